@@ -1,0 +1,56 @@
+# Haven: the two commands of the README, and the pieces they are made of.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= var
+DATASETS ?= ../shared/data
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test install install-test lint types pytest docs benchmark clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+## make demo: install, build the database, load the demo data, serve on http://127.0.0.1:8000
+demo: install
+	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven init
+	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven demo --datasets $(DATASETS)
+	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven serve --host $(HOST) --port $(PORT)
+
+## make test: install what the tests need, then lint, type-check and run the whole suite
+test: install-test lint types pytest
+
+lint: install-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+types: install-test
+	$(BIN)/mypy
+
+pytest: install-test
+	$(BIN)/python -m pytest
+
+## make docs: regenerate docs/cli.md, docs/settings.md and docs/errors.md from the code
+docs: install
+	$(BIN)/python -m haven.docgen docs
+
+## make benchmark: measure report ingestion and write docs/benchmarks.md
+benchmark: install-test
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache

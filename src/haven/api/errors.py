@@ -1,0 +1,110 @@
+"""One JSON error shape for every failure the API reports, and the request-size guard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from haven.errors import HavenError, InvalidInput, NotAuthenticated, NotFound, PayloadTooLarge
+
+__all__ = ["BodySizeLimit", "install_error_handlers", "validation_fields"]
+
+_LOCATION_ROOTS = {"body", "query", "path", "header"}
+
+
+def validation_fields(errors: Any) -> dict[str, str]:
+    """Pydantic/FastAPI validation errors as ``{"field.path": "what is wrong"}``."""
+    fields: dict[str, str] = {}
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        if loc and loc[0] in _LOCATION_ROOTS:
+            loc = loc[1:]
+        name = ".".join(loc) or "body"
+        message = str(error.get("msg", "is invalid"))
+        fields[name] = f"{fields[name]}; {message}" if name in fields else message
+    return fields
+
+
+def _error_response(error: HavenError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
+    return JSONResponse(error.to_dict(), status_code=error.http_status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Make every error, expected or not, leave the API in the one JSON shape."""
+
+    async def on_haven_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HavenError)
+        return _error_response(exc)
+
+    async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        fields = validation_fields(exc.errors())
+        return _error_response(InvalidInput(f"{len(fields)} invalid field(s)", fields=fields))
+
+    async def on_http(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            return _error_response(NotFound("no such endpoint"))
+        error = HavenError(str(exc.detail))
+        return JSONResponse(
+            {"error": {"code": "http_error", "message": error.message, "fields": {}}},
+            status_code=exc.status_code,
+        )
+
+    async def on_unexpected(_request: Request, _exc: Exception) -> JSONResponse:
+        return _error_response(HavenError("internal error; it has been logged"))
+
+    app.add_exception_handler(HavenError, on_haven_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+class BodySizeLimit:
+    """ASGI middleware: refuse request bodies over ``max_bytes`` before they are read whole."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: PLR0917
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise self._error()
+            return message
+
+        await self.app(scope, counted, send)
+
+    def _error(self) -> PayloadTooLarge:
+        return PayloadTooLarge(
+            f"request body is larger than {self.max_bytes} bytes",
+            fields={"body": f"at most {self.max_bytes} bytes"},
+        )
+
+    async def _refuse(self, send: Send) -> None:
+        response = _error_response(self._error())
+        response.headers["Connection"] = "close"
+        await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}

@@ -1,0 +1,68 @@
+"""The application factory: ``create_app(settings)`` builds the web app and API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from haven.api import build_router
+from haven.api.auth import TokenCache
+from haven.api.errors import BodySizeLimit, install_error_handlers
+from haven.db import Database, open_database
+from haven.settings import Settings
+
+__all__ = ["create_app", "haven_version"]
+
+
+def haven_version() -> str:
+    """The installed version of Haven."""
+    try:
+        return version("haven")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
+    """Build the app: open (and migrate) the database, mount the API, install error handling.
+
+    Pass ``db`` to share an already-open database; otherwise the app opens its
+    own and closes it on shutdown.
+    """
+    database = db or open_database(settings)
+    owns_db = db is None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_db:
+            database.close()
+
+    app = FastAPI(
+        title="Haven API",
+        version=haven_version(),
+        description=(
+            "Document, verify, prove, protect and publish attacks on health care and "
+            "humanitarian workers. Every error has the shape "
+            '`{"error": {"code", "message", "fields"}}`.'
+        ),
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.tokens = TokenCache()
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(build_router(version=haven_version()))
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/api/openapi.json")
+
+    return app

@@ -1,0 +1,122 @@
+"""What an account says happened: the validated facts shared by reports and incidents."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, field_validator, model_validator
+
+from haven.geo import LonLat
+from haven.taxonomy import (
+    CasualtyGroup,
+    CasualtyOutcome,
+    Certainty,
+    ContextFlag,
+    DatePrecision,
+    GeoPrecision,
+    PerpetratorCategory,
+    SsaAttackType,
+    SsaFacilityType,
+    SsaResource,
+    Weapon,
+)
+
+__all__ = ["Casualties", "EventFacts", "Point", "casualty_total"]
+
+CLOCK_SKEW = timedelta(hours=1)
+"""How far in the future an ``occurred_at`` may be (phones' clocks drift)."""
+
+Casualties = dict[CasualtyGroup, dict[CasualtyOutcome, NonNegativeInt]]
+"""People affected, by group and outcome, e.g. ``{"health_workers": {"killed": 2}}``."""
+
+ShortText = Annotated[str, Field(max_length=300)]
+
+
+class Point(BaseModel):
+    """A WGS84 location, longitude first (GeoJSON order)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lon: float = Field(ge=-180.0, le=180.0, description="Longitude, decimal degrees (WGS84).")
+    lat: float = Field(ge=-90.0, le=90.0, description="Latitude, decimal degrees (WGS84).")
+
+    def lonlat(self) -> LonLat:
+        """The point as Haven's ``LonLat``."""
+        return LonLat(self.lon, self.lat)
+
+
+class EventFacts(BaseModel):
+    """The facts of one attack as an account gives them (WHO SSA data-collection fields)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    occurred_at: datetime = Field(
+        description="When it happened, UTC (ISO 8601; a time without offset is read as UTC)."
+    )
+    date_precision: DatePrecision = Field(
+        default=DatePrecision.EXACT, description="How much of occurred_at is known."
+    )
+    location: Point | None = Field(default=None, description="Where it happened, if known.")
+    geo_precision: GeoPrecision | None = Field(
+        default=None,
+        description="UCDP / Insecurity Insight 1-7 scale; defaults to 1 when a location is given.",
+    )
+    country: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3 country code.")
+    admin1: ShortText | None = None
+    admin2: ShortText | None = None
+    location_name: ShortText | None = None
+    attack_types: list[SsaAttackType] = Field(
+        min_length=1, max_length=15, description="WHO SSA attack types (one or more)."
+    )
+    resources: list[SsaResource] = Field(
+        default_factory=list, max_length=10, description="WHO SSA health care resources affected."
+    )
+    facility_type: SsaFacilityType | None = None
+    facility_id: int | None = Field(default=None, ge=1, description="A facility in the registry.")
+    casualties: Casualties = Field(default_factory=dict)
+    perpetrator_category: PerpetratorCategory | None = None
+    perpetrator_name: ShortText | None = Field(
+        default=None, description="Reported perpetrator, as the source names it (not a verdict)."
+    )
+    weapons: list[Weapon] = Field(default_factory=list, max_length=20)
+    narrative: str = Field(default="", max_length=20_000)
+    context_flags: list[ContextFlag] = Field(default_factory=list, max_length=20)
+    warning_given: bool | None = Field(default=None, description="Was a warning given first?")
+    emblem_displayed: bool | None = Field(
+        default=None, description="Was a protective emblem (red cross, crescent, crystal) shown?"
+    )
+    military_use_alleged: bool | None = Field(
+        default=None, description="Is military use of the site alleged by any party?"
+    )
+    certainty: Certainty | None = Field(
+        default=None, description="Certainty the source itself gives (WHO SSA levels), if any."
+    )
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _utc_not_future(cls, value: datetime) -> datetime:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if value > datetime.now(UTC) + CLOCK_SKEW:
+            raise ValueError("is in the future")
+        if value.year < 1990:
+            raise ValueError("is before 1990")
+        return value
+
+    @field_validator("attack_types", "resources", "weapons", "context_flags")
+    @classmethod
+    def _no_repeats(cls, value: list[Any]) -> list[Any]:
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _precision_needs_location(self) -> Self:
+        if self.location is None and self.geo_precision is not None and self.geo_precision < 6:
+            raise ValueError("geo_precision finer than country level needs a location")
+        if self.location is not None and self.geo_precision is None:
+            self.geo_precision = GeoPrecision(1)
+        return self
+
+
+def casualty_total(casualties: Casualties, outcome: CasualtyOutcome) -> int:
+    """People with ``outcome`` across every group."""
+    return sum(by_outcome.get(outcome, 0) for by_outcome in casualties.values())

@@ -1,0 +1,300 @@
+"""Initial schema: organisations, users, tokens, sources, facilities, incidents, reports, audit.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-26 16:36:42.489457
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+
+    op.create_table(
+        "organisations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("country", sa.String(length=3), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_organisations")),
+        sa.UniqueConstraint("name", name=op.f("uq_organisations_name")),
+    )
+    op.create_table(
+        "sources",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=True),
+        sa.Column("url", sa.String(length=500), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_sources_organisation_id_organisations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sources")),
+        sa.UniqueConstraint("name", name=op.f("uq_sources_name")),
+    )
+    op.create_table(
+        "users",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("username", sa.String(length=80), nullable=False),
+        sa.Column("display_name", sa.String(length=200), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("password_hash", sa.String(length=200), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_users_organisation_id_organisations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sa.UniqueConstraint("username", name=op.f("uq_users_username")),
+    )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_users_organisation_id"), ["organisation_id"], unique=False
+        )
+
+    op.create_table(
+        "api_tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("token_sha256", sa.String(length=64), nullable=False),
+        sa.Column("prefix", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
+        sa.UniqueConstraint("token_sha256", name=op.f("uq_api_tokens_token_sha256")),
+    )
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_api_tokens_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "audit_events",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor_user_id", sa.Integer(), nullable=True),
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.Column("action", sa.String(length=60), nullable=False),
+        sa.Column("entity_type", sa.String(length=40), nullable=False),
+        sa.Column("entity_id", sa.String(length=64), nullable=False),
+        sa.Column("detail", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_user_id"], ["users.id"], name=op.f("fk_audit_events_actor_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
+    )
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_audit_events_at"), ["at"], unique=False)
+
+    op.create_table(
+        "facilities",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("external_id", sa.String(length=100), nullable=False),
+        sa.Column("name", sa.String(length=300), nullable=False),
+        sa.Column("name_local", sa.String(length=300), nullable=True),
+        sa.Column("facility_type", sa.String(length=80), nullable=True),
+        sa.Column("classification", sa.String(length=120), nullable=True),
+        sa.Column("lon", sa.Float(), nullable=False),
+        sa.Column("lat", sa.Float(), nullable=False),
+        sa.Column("geo_precision", sa.Integer(), nullable=False),
+        sa.Column("h3_r4", sa.String(length=16), nullable=True),
+        sa.Column("h3_r6", sa.String(length=16), nullable=True),
+        sa.Column("h3_r8", sa.String(length=16), nullable=True),
+        sa.Column("country", sa.String(length=3), nullable=False),
+        sa.Column("admin1", sa.String(length=200), nullable=True),
+        sa.Column("beds", sa.Integer(), nullable=True),
+        sa.Column("source_id", sa.Integer(), nullable=True),
+        sa.Column("attributes", sa.JSON(), nullable=False),
+        sa.Column("is_exercise", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["source_id"], ["sources.id"], name=op.f("fk_facilities_source_id_sources")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_facilities")),
+        sa.UniqueConstraint("external_id", name=op.f("uq_facilities_external_id")),
+    )
+    with op.batch_alter_table("facilities", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_facilities_country"), ["country"], unique=False)
+        batch_op.create_index(batch_op.f("ix_facilities_h3_r4"), ["h3_r4"], unique=False)
+        batch_op.create_index(batch_op.f("ix_facilities_h3_r6"), ["h3_r6"], unique=False)
+        batch_op.create_index(batch_op.f("ix_facilities_h3_r8"), ["h3_r8"], unique=False)
+
+    op.create_table(
+        "incidents",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=True),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("date_precision", sa.String(length=10), nullable=False),
+        sa.Column("lon", sa.Float(), nullable=True),
+        sa.Column("lat", sa.Float(), nullable=True),
+        sa.Column("geo_precision", sa.Integer(), nullable=True),
+        sa.Column("h3_r4", sa.String(length=16), nullable=True),
+        sa.Column("h3_r6", sa.String(length=16), nullable=True),
+        sa.Column("h3_r8", sa.String(length=16), nullable=True),
+        sa.Column("country", sa.String(length=3), nullable=False),
+        sa.Column("admin1", sa.String(length=200), nullable=True),
+        sa.Column("admin2", sa.String(length=200), nullable=True),
+        sa.Column("location_name", sa.String(length=300), nullable=True),
+        sa.Column("resources", sa.JSON(), nullable=False),
+        sa.Column("facility_type", sa.String(length=80), nullable=True),
+        sa.Column("facility_id", sa.Integer(), nullable=True),
+        sa.Column("casualties", sa.JSON(), nullable=False),
+        sa.Column("killed_total", sa.Integer(), nullable=False),
+        sa.Column("injured_total", sa.Integer(), nullable=False),
+        sa.Column("perpetrator_category", sa.String(length=80), nullable=True),
+        sa.Column("perpetrator_name", sa.String(length=300), nullable=True),
+        sa.Column("weapons", sa.JSON(), nullable=False),
+        sa.Column("narrative", sa.Text(), nullable=False),
+        sa.Column("context_flags", sa.JSON(), nullable=False),
+        sa.Column("warning_given", sa.Boolean(), nullable=True),
+        sa.Column("emblem_displayed", sa.Boolean(), nullable=True),
+        sa.Column("military_use_alleged", sa.Boolean(), nullable=True),
+        sa.Column("conduct", sa.JSON(), nullable=False),
+        sa.Column("certainty", sa.String(length=12), nullable=False),
+        sa.Column("sensitivity", sa.String(length=10), nullable=False),
+        sa.Column("tlp", sa.String(length=14), nullable=False),
+        sa.Column("is_exercise", sa.Boolean(), nullable=False),
+        sa.Column("report_count", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["facility_id"], ["facilities.id"], name=op.f("fk_incidents_facility_id_facilities")
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_incidents_organisation_id_organisations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
+    )
+    with op.batch_alter_table("incidents", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_incidents_certainty"), ["certainty"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incidents_country"), ["country"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incidents_facility_id"), ["facility_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incidents_h3_r4"), ["h3_r4"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incidents_h3_r6"), ["h3_r6"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incidents_h3_r8"), ["h3_r8"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incidents_is_exercise"), ["is_exercise"], unique=False)
+        batch_op.create_index("ix_incidents_lat_lon", ["lat", "lon"], unique=False)
+        batch_op.create_index("ix_incidents_occurred_at_id", ["occurred_at", "id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_incidents_perpetrator_category"), ["perpetrator_category"], unique=False
+        )
+
+    op.create_table(
+        "incident_attack_types",
+        sa.Column("incident_id", sa.String(length=36), nullable=False),
+        sa.Column("attack_type", sa.String(length=120), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["incident_id"],
+            ["incidents.id"],
+            name=op.f("fk_incident_attack_types_incident_id_incidents"),
+        ),
+        sa.PrimaryKeyConstraint(
+            "incident_id", "attack_type", name=op.f("pk_incident_attack_types")
+        ),
+    )
+    with op.batch_alter_table("incident_attack_types", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_incident_attack_types_attack_type"), ["attack_type"], unique=False
+        )
+
+    op.create_table(
+        "reports",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("incident_id", sa.String(length=36), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=True),
+        sa.Column("submitted_by", sa.Integer(), nullable=True),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("country", sa.String(length=3), nullable=False),
+        sa.Column("payload_sha256", sa.String(length=64), nullable=False),
+        sa.Column("facts", sa.JSON(), nullable=False),
+        sa.Column("original", sa.JSON(), nullable=True),
+        sa.Column("claimed_certainty", sa.String(length=12), nullable=True),
+        sa.Column("sensitivity", sa.String(length=10), nullable=False),
+        sa.Column("tlp", sa.String(length=14), nullable=False),
+        sa.Column("is_exercise", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_reports_incident_id_incidents")
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_reports_organisation_id_organisations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["source_id"], ["sources.id"], name=op.f("fk_reports_source_id_sources")
+        ),
+        sa.ForeignKeyConstraint(
+            ["submitted_by"], ["users.id"], name=op.f("fk_reports_submitted_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reports")),
+    )
+    with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reports_incident_id"), ["incident_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_reports_source_id"), ["source_id"], unique=False)
+
+
+def downgrade() -> None:
+
+    with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reports_source_id"))
+        batch_op.drop_index(batch_op.f("ix_reports_incident_id"))
+
+    op.drop_table("reports")
+    with op.batch_alter_table("incident_attack_types", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_incident_attack_types_attack_type"))
+
+    op.drop_table("incident_attack_types")
+    with op.batch_alter_table("incidents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_incidents_perpetrator_category"))
+        batch_op.drop_index("ix_incidents_occurred_at_id")
+        batch_op.drop_index("ix_incidents_lat_lon")
+        batch_op.drop_index(batch_op.f("ix_incidents_is_exercise"))
+        batch_op.drop_index(batch_op.f("ix_incidents_h3_r8"))
+        batch_op.drop_index(batch_op.f("ix_incidents_h3_r6"))
+        batch_op.drop_index(batch_op.f("ix_incidents_h3_r4"))
+        batch_op.drop_index(batch_op.f("ix_incidents_facility_id"))
+        batch_op.drop_index(batch_op.f("ix_incidents_country"))
+        batch_op.drop_index(batch_op.f("ix_incidents_certainty"))
+
+    op.drop_table("incidents")
+    with op.batch_alter_table("facilities", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_facilities_h3_r8"))
+        batch_op.drop_index(batch_op.f("ix_facilities_h3_r6"))
+        batch_op.drop_index(batch_op.f("ix_facilities_h3_r4"))
+        batch_op.drop_index(batch_op.f("ix_facilities_country"))
+
+    op.drop_table("facilities")
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_events_at"))
+
+    op.drop_table("audit_events")
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_api_tokens_user_id"))
+
+    op.drop_table("api_tokens")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_users_organisation_id"))
+
+    op.drop_table("users")
+    op.drop_table("sources")
+    op.drop_table("organisations")

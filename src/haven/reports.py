@@ -1,0 +1,251 @@
+"""Reports: one account of an attack from one source, stored exactly once per client UUID."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from haven import audit, incidents
+from haven.accounts import Actor, Permission, require
+from haven.errors import Conflict, InvalidInput, NotFound
+from haven.facts import EventFacts
+from haven.models import FacilityRow, IncidentRow, ReportRow, SourceRow, utcnow
+from haven.taxonomy import Certainty, Sensitivity, Tlp
+
+__all__ = ["Report", "ReportIn", "ReportReceipt", "SourceIn", "SourceKind", "get", "submit"]
+
+
+class SourceKind(StrEnum):
+    """How an account reached Haven."""
+
+    FORM = "form"
+    SMS = "sms"
+    API = "api"
+    DATASET = "dataset"
+    PARTNER = "partner"
+    MEDIA = "media"
+    SOCIAL_MEDIA = "social_media"
+    OTHER = "other"
+
+
+class SourceIn(BaseModel):
+    """Where the account comes from."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200, description="e.g. 'MSF field form'.")
+    kind: SourceKind
+    url: str | None = Field(default=None, max_length=500)
+
+
+class ReportIn(EventFacts):
+    """A report as a client submits it. ``id`` is made by the client: resending is harmless."""
+
+    id: uuid.UUID = Field(description="Client-made UUID; the same UUID twice stores one report.")
+    source: SourceIn
+    incident_id: uuid.UUID | None = Field(
+        default=None, description="An existing incident this account describes, if known."
+    )
+    sensitivity: Sensitivity = Sensitivity.HIGH
+    tlp: Tlp = Tlp.AMBER
+    exercise: bool = Field(
+        default=False, description="True for exercise (training) data; never mixed with real data."
+    )
+    original: dict[str, Any] | None = Field(
+        default=None, description="The source's original record (e.g. an imported row)."
+    )
+
+    def facts(self) -> EventFacts:
+        """The account's facts without the envelope."""
+        return EventFacts.model_validate(self.model_dump(include=set(EventFacts.model_fields)))
+
+    def content_sha256(self) -> str:
+        """SHA-256 of the canonical JSON of the whole report (detects a reused UUID)."""
+        canonical = orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(canonical).hexdigest()
+
+
+class ReportReceipt(BaseModel):
+    """What the client gets back: the report, the incident it joined, and whether it is new."""
+
+    report_id: str
+    incident_id: str
+    created: bool = Field(description="False when this UUID was already stored (a resend).")
+    exercise: bool
+
+
+class Report(BaseModel):
+    """A stored report (stored schema; not for public release)."""
+
+    id: str
+    incident_id: str
+    source: str
+    source_kind: SourceKind
+    received_at: datetime
+    facts: dict[str, Any]
+    original: dict[str, Any] | None
+    sensitivity: Sensitivity
+    tlp: Tlp
+    exercise: bool
+
+
+def _source_id(session: Session, source: SourceIn, *, organisation_id: int | None) -> int:
+    found = session.scalar(select(SourceRow.id).where(SourceRow.name == source.name))
+    if found is not None:
+        return found
+    row = SourceRow(
+        name=source.name, kind=source.kind.value, organisation_id=organisation_id, url=source.url
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def _check_facility(session: Session, report: ReportIn) -> None:
+    if report.facility_id is None:
+        return
+    exercise = session.scalar(
+        select(FacilityRow.is_exercise).where(FacilityRow.id == report.facility_id)
+    )
+    if exercise is None:
+        raise InvalidInput("unknown facility", fields={"facility_id": "no such facility"})
+    if exercise and not report.exercise:
+        raise InvalidInput(
+            "a real report cannot name an exercise facility",
+            fields={"facility_id": "is an exercise facility"},
+        )
+
+
+def _attach(session: Session, report: ReportIn, *, actor: Actor) -> str:
+    """Add the report to the incident it names, keeping exercise and real data apart."""
+    incident_id = str(report.incident_id)
+    row = session.get(IncidentRow, incident_id)
+    if row is None:
+        raise NotFound(f"no incident {incident_id}", fields={"incident_id": "unknown"})
+    if row.is_exercise != report.exercise:
+        raise InvalidInput(
+            "exercise and real records never mix",
+            fields={"incident_id": "exercise flag differs from the report's"},
+        )
+    claims = session.scalars(
+        select(ReportRow.claimed_certainty).where(ReportRow.incident_id == incident_id)
+    ).all()
+    certainty = incidents.derive_certainty(
+        [Certainty(c) if c else None for c in claims] + [report.certainty]
+    )
+    row.report_count += 1
+    row.certainty = certainty.value
+    row.updated_at = utcnow()
+    audit.record(
+        session,
+        actor,
+        action="incident.add_report",
+        entity_type="incident",
+        entity_id=incident_id,
+        detail={"report_id": str(report.id), "certainty": certainty.value},
+    )
+    return incident_id
+
+
+def submit(session: Session, report: ReportIn, *, actor: Actor) -> ReportReceipt:
+    """Store a report and open (or join) its incident; resending the same report is a no-op.
+
+    The same ``id`` with different content is refused with ``Conflict``: a client
+    must make a new UUID for a new account.
+    """
+    require(actor, Permission.SUBMIT_REPORT)
+    report_id = str(report.id)
+    digest = report.content_sha256()
+    stored = session.execute(
+        select(ReportRow.payload_sha256, ReportRow.incident_id, ReportRow.is_exercise).where(
+            ReportRow.id == report_id
+        )
+    ).first()
+    if stored is not None:
+        if stored.payload_sha256 != digest:
+            raise Conflict(
+                f"report {report_id} is already stored with other content",
+                fields={"id": "reused for a different report; make a new UUID"},
+            )
+        return ReportReceipt(
+            report_id=report_id,
+            incident_id=stored.incident_id,
+            created=False,
+            exercise=stored.is_exercise,
+        )
+    _check_facility(session, report)
+    facts = report.facts()
+    if report.incident_id is not None:
+        incident_id = _attach(session, report, actor=actor)
+    else:
+        incident_id = incidents.open_from_facts(
+            session,
+            facts,
+            organisation_id=actor.organisation_id,
+            sensitivity=report.sensitivity,
+            tlp=report.tlp,
+            exercise=report.exercise,
+            actor=actor,
+        )
+    session.add(
+        ReportRow(
+            id=report_id,
+            incident_id=incident_id,
+            source_id=_source_id(session, report.source, organisation_id=actor.organisation_id),
+            organisation_id=actor.organisation_id,
+            submitted_by=actor.user_id,
+            occurred_at=report.occurred_at,
+            country=report.country,
+            payload_sha256=digest,
+            facts=facts.model_dump(mode="json"),
+            original=report.original,
+            claimed_certainty=report.certainty.value if report.certainty else None,
+            sensitivity=report.sensitivity.value,
+            tlp=report.tlp.value,
+            is_exercise=report.exercise,
+        )
+    )
+    audit.record(
+        session,
+        actor,
+        action="report.create",
+        entity_type="report",
+        entity_id=report_id,
+        detail={"incident_id": incident_id, "source": report.source.name},
+    )
+    return ReportReceipt(
+        report_id=report_id, incident_id=incident_id, created=True, exercise=report.exercise
+    )
+
+
+def get(session: Session, report_id: str, *, actor: Actor) -> Report:
+    """One stored report by id."""
+    require(actor, Permission.READ_INCIDENTS)
+    found = session.execute(
+        select(ReportRow, SourceRow.name, SourceRow.kind)
+        .join(SourceRow, SourceRow.id == ReportRow.source_id)
+        .where(ReportRow.id == report_id)
+    ).first()
+    if found is None:
+        raise NotFound(f"no report {report_id}", fields={"report_id": "unknown"})
+    row, source_name, source_kind = found
+    return Report(
+        id=row.id,
+        incident_id=row.incident_id,
+        source=source_name,
+        source_kind=SourceKind(source_kind),
+        received_at=row.received_at,
+        facts=row.facts,
+        original=row.original,
+        sensitivity=Sensitivity(row.sensitivity),
+        tlp=Tlp(row.tlp),
+        exercise=row.is_exercise,
+    )
