@@ -73,8 +73,8 @@ def cli(ctx: click.Context, *, data_dir: Path | None) -> None:
         overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir else {}
         ctx.obj = Settings(**overrides)
     except ValidationError as exc:
-        fields = {".".join(str(p) for p in e["loc"]): e["msg"] for e in exc.errors()}
-        raise ConfigurationError("invalid settings", fields=fields) from exc
+        error = InvalidInput.from_validation(exc.errors())
+        raise ConfigurationError("invalid settings", fields=error.fields) from exc
 
 
 @cli.command()
@@ -251,16 +251,15 @@ def _load_reports(path: Path) -> list[reports.ReportIn]:
         raise InvalidInput(f"cannot read {path}: {exc}", fields={"file": str(path)}) from exc
     items = data if isinstance(data, list) else [data]
     parsed: list[reports.ReportIn] = []
-    bad: dict[str, str] = {}
+    bad: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         try:
             parsed.append(reports.ReportIn.model_validate(item))
         except ValidationError as exc:
-            for error in exc.errors():
-                where = ".".join(str(p) for p in error["loc"]) or "report"
-                bad[f"[{index}].{where}"] = error["msg"]
+            bad.extend({**e, "loc": (f"[{index}]", *e["loc"])} for e in exc.errors())
     if bad:
-        raise InvalidInput(f"{path}: {len(bad)} invalid field(s); nothing stored", fields=bad)
+        error = InvalidInput.from_validation(bad)
+        raise InvalidInput(f"{path}: {error.message}; nothing stored", fields=error.fields)
     return parsed
 
 

@@ -100,7 +100,91 @@ def errors_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-PAGES = {"cli.md": cli_markdown, "settings.md": settings_markdown, "errors.md": errors_markdown}
+API_INTRO = """
+# HTTP API
+
+The API lives under `/api`; its OpenAPI description is served at
+`/api/openapi.json` (use it with any OpenAPI client or generator).
+
+## Authentication
+
+Every endpoint but `/api/health` needs an API token:
+`Authorization: Bearer hvn_...`. Make one with `haven token create USERNAME`;
+it is shown once and stored only as a SHA-256 hash. What a token may do follows
+its user's role: reporters submit reports; verifiers, analysts, coordinators and
+admins also read incidents. A revoked token stops working within 5 seconds.
+
+## Submitting a report
+
+```sh
+curl -X POST 127.0.0.1:8000/api/reports \\
+  -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\
+  -d '{"id": "0b8f6a4e-3d0c-4f57-9f7e-1f6c2d9a4b11",
+       "source": {"name": "Partner field form", "kind": "form"},
+       "occurred_at": "2024-05-01T10:00:00Z", "date_precision": "day",
+       "country": "SDN", "location": {"lon": 32.53, "lat": 15.59}, "geo_precision": 2,
+       "attack_types": ["Setting fire"], "resources": ["HC Facilities"],
+       "casualties": {"health_workers": {"killed": 1, "injured": 2}}}'
+```
+
+The `id` is made by the client (a UUID). Sending the same report again (a retry
+over a bad network) answers `200` with the same receipt and stores nothing new;
+the same `id` with different content answers `409`. A `201` is sent only after
+the report is committed to disk: a crash after it loses nothing.
+
+Codes use the standards' own spellings (WHO SSA attack types and resources,
+Insecurity Insight perpetrators and weapons); see [taxonomy.md](taxonomy.md).
+Coordinates are WGS84 `{"lon": ..., "lat": ...}`, longitude first.
+
+## Listing incidents
+
+`GET /api/incidents` answers newest first, `limit` at a time, with a
+`next_cursor` to pass back as `cursor` for the next page. Filters combine with
+AND; repeat a parameter (`country=SDN&country=SSD`) for OR within it:
+`since`, `until`, `country`, `bbox=west,south,east,north`,
+`near=lon,lat&radius_km=R` (exact great-circle distance), `attack_type`,
+`certainty`, `perpetrator`, and `exercise=include|exclude|only`. Every incident
+carries `"exercise": true|false`.
+
+## Errors
+
+Every error has one shape, `{"error": {"code", "message", "fields"}}`, where
+`fields` names each bad field (see [errors.md](errors.md)). Invalid input is
+`422` and writes nothing; bodies over `HAVEN_MAX_BODY_BYTES` are `413`.
+
+## Endpoints
+"""
+
+
+def api_markdown() -> str:
+    """The API guide plus every endpoint from the OpenAPI description."""
+    from fastapi import FastAPI  # noqa: PLC0415
+
+    from haven.api import build_router  # noqa: PLC0415
+
+    app = FastAPI(openapi_url="/api/openapi.json")
+    app.include_router(build_router(version="docs"))
+    spec = app.openapi()
+    lines = [GENERATED, API_INTRO.rstrip(), ""]
+    lines += ["| method | path | what | parameters |", "| --- | --- | --- | --- |"]
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            params = ", ".join(
+                f"`{p['name']}`" for p in op.get("parameters", []) if p["in"] != "header"
+            )
+            if "requestBody" in op:
+                params = (params + ", " if params else "") + "JSON body"
+            what = (op.get("description") or op.get("summary") or "").splitlines()[0]
+            lines.append(f"| {method.upper()} | `{path}` | {what} | {params} |")
+    return "\n".join(lines) + "\n"
+
+
+PAGES = {
+    "cli.md": cli_markdown,
+    "settings.md": settings_markdown,
+    "errors.md": errors_markdown,
+    "api.md": api_markdown,
+}
 
 
 def write_all(folder: Path) -> list[Path]:

@@ -22,7 +22,7 @@ and the CLI into one line on stderr, ``error: <message>``, with the class's exit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 __all__ = [
@@ -77,6 +77,34 @@ class InvalidInput(HavenError):
     code = "invalid_input"
     http_status = 422
     exit_code = 65
+
+    @classmethod
+    def from_validation(
+        cls, errors: Iterable[Mapping[str, Any]], *, prefix: str = "", message: str = ""
+    ) -> InvalidInput:
+        """Build from pydantic's ``errors()``: one entry per field path, short messages.
+
+        Unknown codes get a one-line message pointing at docs/taxonomy.md instead of
+        pydantic's list of every permitted value.
+        """
+        fields: dict[str, str] = {}
+        for error in errors:
+            loc = [str(part) for part in error.get("loc", ())]
+            if loc and loc[0] in _LOCATION_ROOTS:
+                loc = loc[1:]
+            name = prefix + (".".join(loc) or "body")
+            text = _short_message(error)
+            fields[name] = f"{fields[name]}; {text}" if name in fields else text
+        return cls(message or f"{len(fields)} invalid field(s)", fields=fields)
+
+
+_LOCATION_ROOTS = {"body", "query", "path", "header"}
+
+
+def _short_message(error: Mapping[str, Any]) -> str:
+    if error.get("type") == "enum":
+        return f"unknown code {error.get('input')!r} (see docs/taxonomy.md for the code lists)"
+    return str(error.get("msg", "is invalid"))
 
 
 class PayloadTooLarge(InvalidInput):

@@ -402,7 +402,4 @@ def parse_filter(values: dict[str, Any]) -> IncidentFilter:
     try:
         return IncidentFilter.model_validate(values)
     except ValidationError as exc:
-        raise InvalidInput(
-            "invalid filter",
-            fields={".".join(str(p) for p in e["loc"]) or "filter": e["msg"] for e in exc.errors()},
-        ) from exc
+        raise InvalidInput.from_validation(exc.errors(), message="invalid filter") from exc

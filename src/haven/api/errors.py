@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -12,22 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from haven.errors import HavenError, InvalidInput, NotAuthenticated, NotFound, PayloadTooLarge
 
-__all__ = ["BodySizeLimit", "install_error_handlers", "validation_fields"]
-
-_LOCATION_ROOTS = {"body", "query", "path", "header"}
-
-
-def validation_fields(errors: Any) -> dict[str, str]:
-    """Pydantic/FastAPI validation errors as ``{"field.path": "what is wrong"}``."""
-    fields: dict[str, str] = {}
-    for error in errors:
-        loc = [str(part) for part in error.get("loc", ())]
-        if loc and loc[0] in _LOCATION_ROOTS:
-            loc = loc[1:]
-        name = ".".join(loc) or "body"
-        message = str(error.get("msg", "is invalid"))
-        fields[name] = f"{fields[name]}; {message}" if name in fields else message
-    return fields
+__all__ = ["BodySizeLimit", "install_error_handlers"]
 
 
 def _error_response(error: HavenError) -> JSONResponse:
@@ -44,8 +27,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        fields = validation_fields(exc.errors())
-        return _error_response(InvalidInput(f"{len(fields)} invalid field(s)", fields=fields))
+        return _error_response(InvalidInput.from_validation(exc.errors()))
 
     async def on_http(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
