@@ -89,6 +89,8 @@ def read_geojson_points(path: Path) -> list[dict[str, Any]]:
         name = _first(props, _NAME_KEYS)
         if not name:
             raise InvalidInput("feature without a name", fields={f"{where}.properties": "no name"})
+        if len(str(name)) > 300:
+            raise InvalidInput("name too long", fields={f"{where}.properties.name": "over 300"})
         beds = _first(props, _BEDS_KEYS)
         if beds is not None and not (isinstance(beds, int | float) and math.isfinite(beds)):
             raise InvalidInput("bad bed count", fields={f"{where}.properties.beds": repr(beds)})

@@ -96,11 +96,13 @@ def bbox_around(center: LonLat, *, radius_km: float) -> BBox:
 
     Used as an index-friendly prefilter before the exact ``haversine_km`` test.
     """
-    dlat = math.degrees(radius_km / EARTH_RADIUS_KM)
-    south, north = max(-90.0, center.lat - dlat), min(90.0, center.lat + dlat)
-    if south <= -90.0 or north >= 90.0:
-        return BBox(-180.0, south, 180.0, north)
-    dlon = math.degrees(radius_km / (EARTH_RADIUS_KM * math.cos(math.radians(center.lat))))
+    angle = radius_km / EARTH_RADIUS_KM  # angular radius, radians
+    dlat = math.degrees(angle)
+    south, north = center.lat - dlat, center.lat + dlat
+    if south <= -90.0 or north >= 90.0 or angle >= math.pi / 2:
+        return BBox(-180.0, max(-90.0, south), 180.0, min(90.0, north))
+    # widest longitude reached by the circle (bounding coordinates, Matuschek 2010)
+    dlon = math.degrees(math.asin(min(1.0, math.sin(angle) / math.cos(math.radians(center.lat)))))
     if dlon >= 180.0:
         return BBox(-180.0, south, 180.0, north)
     west, east = center.lon - dlon, center.lon + dlon

@@ -144,7 +144,7 @@ class FacilityRow(Base):
     __tablename__ = "facilities"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(100), unique=True)
+    external_id: Mapped[str] = mapped_column(String(400), unique=True)
     name: Mapped[str] = mapped_column(String(300))
     name_local: Mapped[str | None] = mapped_column(String(300))
     facility_type: Mapped[str | None] = mapped_column(String(80))

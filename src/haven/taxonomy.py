@@ -93,6 +93,11 @@ class _Coded(StrEnum):
         return member
 
     @classmethod
+    def _missing_(cls, value: object) -> Self | None:
+        """Accept the other spellings (``from_label``) wherever the enum is built from a value."""
+        return cls._find(value) if isinstance(value, str) else None
+
+    @classmethod
     def _find(cls, text: str | None) -> Self | None:
         value = _label_index(cls).get(_norm(text or ""))
         return None if value is None else cls(value)

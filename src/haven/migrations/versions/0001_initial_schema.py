@@ -105,7 +105,7 @@ def upgrade() -> None:
     op.create_table(
         "facilities",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("external_id", sa.String(length=100), nullable=False),
+        sa.Column("external_id", sa.String(length=400), nullable=False),
         sa.Column("name", sa.String(length=300), nullable=False),
         sa.Column("name_local", sa.String(length=300), nullable=True),
         sa.Column("facility_type", sa.String(length=80), nullable=True),
