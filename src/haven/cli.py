@@ -351,7 +351,7 @@ def _print_table(items: list[incidents.Incident]) -> None:
             item.occurred_at.date().isoformat(),
             item.country,
             item.location_name or item.admin1 or "",
-            "; ".join(item.attack_types),
+            "; ".join(t.split(" (")[0] for t in item.attack_types),
             str(item.killed_total),
             str(item.injured_total),
             item.certainty.value,

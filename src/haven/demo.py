@@ -59,7 +59,9 @@ def exercise_reports(
     the demo is a no-op).
     """
     rng = random.Random(seed)
-    attack_types = list(SsaAttackType)
+    attack_types = [
+        t for t in SsaAttackType if t not in {SsaAttackType.OTHER, SsaAttackType.UNKNOWN}
+    ]
     resources = [
         SsaResource.FACILITY,
         SsaResource.PERSONNEL,
