@@ -113,7 +113,7 @@ def test_user_and_token_commands(tmp_path: Path) -> None:
     ],
 )
 def test_errors_are_one_clear_line(
-    tmp_path: Path, args: tuple[str, ...], code: int, says: str
+    *, tmp_path: Path, args: tuple[str, ...], code: int, says: str
 ) -> None:
     result = run(tmp_path, *args)
     assert result.returncode == code

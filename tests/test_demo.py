@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from haven.models import FacilityRow, IncidentRow, ReportRow
 
 
 def test_demo_loads_hospitals_and_exercise_reports_once(
-    db: Database, datasets: Path, tmp_path: Path
+    *, db: Database, datasets: Path, tmp_path: Path
 ) -> None:
     first = demo.load(db, datasets=datasets, seed=7)
     assert (first.facilities_added, first.reports_added) == (36, demo.EXERCISE_REPORTS)
@@ -34,7 +35,7 @@ def test_demo_loads_hospitals_and_exercise_reports_once(
 
 
 def test_demo_token_is_reused_and_reads_the_api(
-    db: Database, datasets: Path, tmp_path: Path, client: TestClient
+    *, db: Database, datasets: Path, tmp_path: Path, client: TestClient
 ) -> None:
     demo.load(db, datasets=datasets, seed=7)
     token_file = tmp_path / "demo-token.txt"
@@ -74,11 +75,15 @@ def test_exercise_and_real_never_mix(db: Database, datasets: Path) -> None:
 
 def test_facility_file_errors_name_the_feature(tmp_path: Path) -> None:
     bad = tmp_path / "bad.geojson"
-    bad.write_text(
-        '{"type": "FeatureCollection", "features": ['
-        '{"type": "Feature", "properties": {"name": "A"}, "geometry": {"type": "Point", "coordinates": [34.4, 31.5]}},'
-        '{"type": "Feature", "properties": {"name": "B"}, "geometry": {"type": "Point", "coordinates": [34.4, 95]}}]}'
-    )
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"name": name},
+            "geometry": {"type": "Point", "coordinates": xy},
+        }
+        for name, xy in [("A", [34.4, 31.5]), ("B", [34.4, 95])]
+    ]
+    bad.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     with pytest.raises(InvalidInput) as caught:
         facilities.read_geojson_points(bad)
     assert "features[1].geometry.coordinates" in caught.value.fields

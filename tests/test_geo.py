@@ -27,8 +27,12 @@ def test_haversine_known_distance() -> None:
     assert haversine_km(gaza_city, gaza_city) == 0
 
 
-@given(lons, lats, st.floats(min_value=0.1, max_value=2000), st.floats(0, 360))
-def test_box_around_holds_the_circle(lon: float, lat: float, radius: float, bearing: float) -> None:
+@given(
+    lon=lons, lat=lats, radius=st.floats(min_value=0.1, max_value=2000), bearing=st.floats(0, 360)
+)
+def test_box_around_holds_the_circle(
+    *, lon: float, lat: float, radius: float, bearing: float
+) -> None:
     centre = LonLat(lon, lat)
     box = bbox_around(centre, radius_km=radius)
     # a point on the circle, by the spherical destination formula

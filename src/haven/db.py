@@ -10,6 +10,7 @@ that holds its write is durable. Reads use ordinary pooled sessions.
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ from haven.settings import Settings
 __all__ = ["Database", "migrate", "open_database"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -149,7 +151,8 @@ class Database:
         try:
             yield session
         except OperationalError as exc:
-            raise StorageUnavailable(f"database read failed: {exc.orig}") from exc
+            log.exception("database read failed")
+            raise StorageUnavailable("database read failed; the server log has the cause") from exc
         finally:
             session.rollback()
             session.close()
@@ -208,8 +211,9 @@ class Database:
             with self._write_sessions() as session, session.begin():
                 for job in batch:
                     outcomes.append((job, *_run_in_savepoint(session, job.fn)))
-        except (SQLAlchemyError, OSError) as exc:
-            error = StorageUnavailable(f"database write failed: {exc}")
+        except (SQLAlchemyError, OSError):
+            log.exception("database write failed; %d write(s) refused", len(batch))
+            error = StorageUnavailable("database write failed; the server log has the cause")
             for job in batch:
                 job.future.set_exception(error)
             return
@@ -229,9 +233,10 @@ def _run_in_savepoint(session: Session, fn: Callable[[Session], Any]) -> tuple[b
     except HavenError as exc:
         savepoint.rollback()
         return False, exc
-    except SQLAlchemyError as exc:
+    except SQLAlchemyError:
+        log.exception("database write failed")
         savepoint.rollback()
-        return False, StorageUnavailable(f"database write failed: {exc}")
+        return False, StorageUnavailable("database write failed; the server log has the cause")
     except Exception as exc:  # noqa: BLE001 - handed to the caller's future, re-raised there
         savepoint.rollback()
         return False, exc

@@ -90,6 +90,8 @@ class InvalidInput(HavenError):
         fields: dict[str, str] = {}
         for error in errors:
             loc = [str(part) for part in error.get("loc", ())]
+            if error.get("type") == "json_invalid":
+                loc = []  # the position of the bad character is in the message, not a field
             if loc and loc[0] in _LOCATION_ROOTS:
                 loc = loc[1:]
             name = prefix + (".".join(loc) or "body")

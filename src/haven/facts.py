@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    field_validator,
+    model_validator,
+)
 
-from haven.geo import LonLat
+from haven.geo import LonLat, iso3_country
 from haven.taxonomy import (
     CasualtyGroup,
     CasualtyOutcome,
@@ -22,7 +30,15 @@ from haven.taxonomy import (
     Weapon,
 )
 
-__all__ = ["Casualties", "EventFacts", "Point", "casualty_total"]
+__all__ = [
+    "AdminName",
+    "Casualties",
+    "EventFacts",
+    "LongText",
+    "Point",
+    "ShortText",
+    "casualty_total",
+]
 
 CLOCK_SKEW = timedelta(hours=1)
 """How far in the future an ``occurred_at`` may be (phones' clocks drift)."""
@@ -30,7 +46,17 @@ CLOCK_SKEW = timedelta(hours=1)
 Casualties = dict[CasualtyGroup, dict[CasualtyOutcome, NonNegativeInt]]
 """People affected, by group and outcome, e.g. ``{"health_workers": {"killed": 2}}``."""
 
-ShortText = Annotated[str, Field(max_length=300)]
+
+def no_nul(value: str) -> str:
+    """Refuse text with NUL characters (PostgreSQL cannot store them)."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    return value
+
+
+ShortText = Annotated[str, Field(max_length=300), AfterValidator(no_nul)]
+AdminName = Annotated[str, Field(max_length=200), AfterValidator(no_nul)]
+LongText = Annotated[str, Field(max_length=20_000), AfterValidator(no_nul)]
 
 
 class Point(BaseModel):
@@ -63,8 +89,8 @@ class EventFacts(BaseModel):
         description="UCDP / Insecurity Insight 1-7 scale; defaults to 1 when a location is given.",
     )
     country: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3 country code.")
-    admin1: ShortText | None = None
-    admin2: ShortText | None = None
+    admin1: AdminName | None = None
+    admin2: AdminName | None = None
     location_name: ShortText | None = None
     attack_types: list[SsaAttackType] = Field(
         min_length=1, max_length=15, description="WHO SSA attack types (one or more)."
@@ -80,7 +106,7 @@ class EventFacts(BaseModel):
         default=None, description="Reported perpetrator, as the source names it (not a verdict)."
     )
     weapons: list[Weapon] = Field(default_factory=list, max_length=20)
-    narrative: str = Field(default="", max_length=20_000)
+    narrative: LongText = ""
     context_flags: list[ContextFlag] = Field(default_factory=list, max_length=20)
     warning_given: bool | None = Field(default=None, description="Was a warning given first?")
     emblem_displayed: bool | None = Field(
@@ -101,6 +127,13 @@ class EventFacts(BaseModel):
             raise ValueError("is in the future")
         if value.year < 1990:
             raise ValueError("is before 1990")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        if value != iso3_country(value):
+            raise ValueError("is not an ISO 3166-1 alpha-3 code")
         return value
 
     @field_validator("attack_types", "resources", "weapons", "context_flags")

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 import h3
+import pycountry
 
 __all__ = [
     "EARTH_RADIUS_KM",
@@ -19,7 +20,11 @@ __all__ = [
     "bbox_around",
     "h3_cells",
     "haversine_km",
+    "iso3_country",
 ]
+
+EXTRA_ISO3 = {"XKX": "Kosovo"}
+"""Codes used by the humanitarian data community (HDX, OCHA) that ISO 3166-1 lacks."""
 
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG), in kilometres."""
@@ -127,3 +132,19 @@ def h3_cells(point: LonLat, *, finest: int | None = None) -> dict[int, str | Non
         )
         for res in H3_RESOLUTIONS
     }
+
+
+def iso3_country(text: str) -> str:
+    """The ISO 3166-1 alpha-3 code for a code or an English country name.
+
+    Accepts ``"PSE"``, ``"ps"``, ``"Palestine, State of"`` and the like; raises
+    ``ValueError`` naming the text when no country matches.
+    """
+    cleaned = text.strip()
+    if cleaned.upper() in EXTRA_ISO3:
+        return cleaned.upper()
+    try:
+        found = pycountry.countries.lookup(cleaned)
+    except LookupError:
+        raise ValueError(f"unknown country {text!r} (use an ISO 3166-1 alpha-3 code)") from None
+    return str(found.alpha_3)

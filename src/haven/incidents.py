@@ -312,7 +312,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at_text, incident_id = orjson.loads(raw)
-        return datetime.fromisoformat(at_text), str(incident_id)
+        at = datetime.fromisoformat(at_text)
+        if at.tzinfo is None:
+            raise ValueError("cursor time without offset")
+        return at, str(incident_id)
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError) as exc:
         raise InvalidInput("bad cursor", fields={"cursor": "is not a cursor Haven gave"}) from exc
 

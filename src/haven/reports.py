@@ -6,17 +6,17 @@ import hashlib
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haven import audit, incidents
 from haven.accounts import Actor, Permission, require
 from haven.errors import Conflict, InvalidInput, NotFound
-from haven.facts import EventFacts
+from haven.facts import EventFacts, no_nul
 from haven.models import FacilityRow, IncidentRow, ReportRow, SourceRow, utcnow
 from haven.taxonomy import Certainty, Sensitivity, Tlp
 
@@ -41,9 +41,11 @@ class SourceIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200, description="e.g. 'MSF field form'.")
+    name: Annotated[str, AfterValidator(no_nul)] = Field(
+        min_length=1, max_length=200, description="e.g. 'Partner field form'."
+    )
     kind: SourceKind
-    url: str | None = Field(default=None, max_length=500)
+    url: Annotated[str, AfterValidator(no_nul)] | None = Field(default=None, max_length=500)
 
 
 class ReportIn(EventFacts):
@@ -62,6 +64,13 @@ class ReportIn(EventFacts):
     original: dict[str, Any] | None = Field(
         default=None, description="The source's original record (e.g. an imported row)."
     )
+
+    @field_validator("original")
+    @classmethod
+    def _original_hasno_nul(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and "\\u0000" in orjson.dumps(value).decode():
+            raise ValueError("contains a NUL character")
+        return value
 
     def facts(self) -> EventFacts:
         """The account's facts without the envelope."""

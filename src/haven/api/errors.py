@@ -31,6 +31,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if isinstance(exc.__cause__, HavenError):  # e.g. the body-size guard while parsing
+            return _error_response(exc.__cause__)
         if exc.status_code == 404:
             return _error_response(NotFound("no such endpoint"))
         error = HavenError(str(exc.detail))
