@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from haven import demo, facilities, reports
+from haven import incidents as incidents_service
 from haven.accounts import SYSTEM
 from haven.db import Database
 from haven.errors import InvalidInput
@@ -28,7 +29,15 @@ def test_demo_loads_hospitals_and_exercise_reports_once(
         assert session.scalar(select(func.count()).select_from(FacilityRow)) == 36
         incidents = session.scalars(select(IncidentRow)).all()
         assert len(incidents) == demo.EXERCISE_REPORTS
-        assert all(i.is_exercise and i.narrative.startswith("EXERCISE") for i in incidents)
+        assert all(i.is_exercise for i in incidents)
+        ids = [i.id for i in incidents]
+    for incident_id in ids:
+        opened = db.write(
+            lambda s, i=incident_id: incidents_service.get(
+                s, i, actor=SYSTEM, purpose="demo label check"
+            )
+        )
+        assert opened.narrative is not None and opened.narrative.startswith("EXERCISE")
         assert all(r.is_exercise for r in session.scalars(select(ReportRow)))
         names = [f.name for f in facilities.list_facilities(session, country="PSE")]
     assert "Yaffa Hospital" in names

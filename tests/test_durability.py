@@ -180,7 +180,7 @@ def _counts(env: dict[str, str]) -> dict[str, int]:
 
 def test_acknowledged_reports_survive_sigkill(instance_env: dict[str, str], tmp_path: Path) -> None:
     _haven(instance_env, "init")
-    _haven(instance_env, "user", "add", "durability-tester", "--role", "analyst", "--org", "T")
+    _haven(instance_env, "user", "add", "durability-tester", "--role", "verifier", "--org", "T")
     token = _haven(instance_env, "token", "create", "durability-tester").strip().splitlines()[-1]
     log = tmp_path / "server.log"
 
@@ -197,10 +197,12 @@ def test_acknowledged_reports_survive_sigkill(instance_env: dict[str, str], tmp_
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=base, headers=headers, timeout=REQUEST_TIMEOUT) as client:
             for report_id, incident_id in run.acknowledged.items():
-                stored = client.get(f"/api/reports/{report_id}")
+                stored = client.get(
+                    f"/api/reports/{report_id}", params={"purpose": "durability check"}
+                )
                 assert stored.status_code == 200, f"acknowledged {report_id} lost: {stored.text}"
                 assert stored.json()["incident_id"] == incident_id
-                assert stored.json()["facts"]["narrative"] == run.sent[report_id]["narrative"]
+                assert stored.json()["sensitive"]["narrative"] == run.sent[report_id]["narrative"]
 
             after_crash = _counts(instance_env)
 

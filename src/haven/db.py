@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from haven.errors import HavenError, StorageUnavailable
+from haven.privacy import Keyring, MasterKeys
 from haven.settings import Settings
 
 __all__ = ["Database", "migrate", "open_database"]
@@ -129,11 +130,20 @@ _STOP = object()
 class Database:
     """An open database: pooled read sessions and one group-committing writer thread."""
 
-    def __init__(self, engine: Engine, *, write_engine: Engine, batch_max: int = 256) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        write_engine: Engine,
+        keyring: Keyring,
+        batch_max: int = 256,
+    ) -> None:
         self.engine = engine
         self.write_engine = write_engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._write_sessions = sessionmaker(write_engine, expire_on_commit=False)
+        self.keyring = keyring
+        info = {"keyring": keyring}
+        self._sessions = sessionmaker(engine, expire_on_commit=False, info=info)
+        self._write_sessions = sessionmaker(write_engine, expire_on_commit=False, info=info)
         self._batch_max = batch_max
         self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="haven-writer", daemon=True)
@@ -246,6 +256,7 @@ def _run_in_savepoint(session: Session, fn: Callable[[Session], Any]) -> tuple[b
 
 def open_database(settings: Settings, *, migrate_schema: bool = True) -> Database:
     """Open (and by default migrate) the configured database."""
+    master = MasterKeys.load(settings.resolved_master_key_file, create=not settings.production)
     write_engine = create_db_engine(settings, writer=True)
     try:
         if migrate_schema:
@@ -256,4 +267,9 @@ def open_database(settings: Settings, *, migrate_schema: bool = True) -> Databas
         write_engine.dispose()
         raise StorageUnavailable(f"cannot open the database: {exc.orig}") from exc
     read_engine = write_engine if not settings.is_sqlite else create_db_engine(settings)
-    return Database(read_engine, write_engine=write_engine, batch_max=settings.writer_batch_max)
+    return Database(
+        read_engine,
+        write_engine=write_engine,
+        keyring=Keyring(master=master),
+        batch_max=settings.writer_batch_max,
+    )

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from haven import audit
+from haven import audit, privacy
 from haven.accounts import Actor, Permission, require
 from haven.errors import InvalidInput, NotFound
 from haven.facts import Casualties, EventFacts, Point, casualty_total
@@ -85,7 +85,10 @@ class Incident(BaseModel):
     perpetrator_category: PerpetratorCategory | None
     perpetrator_name: str | None
     weapons: list[Weapon]
-    narrative: str
+    narrative: str | None = Field(
+        default=None,
+        description="Only when asked for with a purpose by a role that may read it (audited).",
+    )
     context_flags: list[ContextFlag]
     warning_given: bool | None
     emblem_displayed: bool | None
@@ -180,7 +183,16 @@ def open_from_facts(
             ),
             perpetrator_name=facts.perpetrator_name,
             weapons=[w.value for w in facts.weapons],
-            narrative=facts.narrative,
+            sensitive=(
+                privacy.encrypt(
+                    session,
+                    {"narrative": facts.narrative},
+                    organisation_id=organisation_id,
+                    bound_to=f"incident:{incident_id}",
+                )
+                if facts.narrative
+                else None
+            ),
             context_flags=[c.value for c in facts.context_flags],
             warning_given=facts.warning_given,
             emblem_displayed=facts.emblem_displayed,
@@ -263,7 +275,6 @@ def to_model(row: IncidentRow, attack_types: Sequence[str]) -> Incident:
         ),
         perpetrator_name=row.perpetrator_name,
         weapons=[Weapon(w) for w in row.weapons],
-        narrative=row.narrative,
         context_flags=[ContextFlag(c) for c in row.context_flags],
         warning_given=row.warning_given,
         emblem_displayed=row.emblem_displayed,
@@ -292,13 +303,21 @@ def _attack_types_of(session: Session, ids: Sequence[str]) -> dict[str, list[str
     return found
 
 
-def get(session: Session, incident_id: str, *, actor: Actor) -> Incident:
-    """One incident by id; ``NotFound`` if there is none."""
+def get(
+    session: Session, incident_id: str, *, actor: Actor, purpose: str | None = None
+) -> Incident:
+    """One incident; with a ``purpose``, its narrative too (run in a write: the read is audited)."""
     require(actor, Permission.READ_INCIDENTS)
     row = session.get(IncidentRow, incident_id)
     if row is None:
         raise NotFound(f"no incident {incident_id}", fields={"incident_id": "unknown"})
-    return to_model(row, _attack_types_of(session, [row.id])[row.id])
+    incident = to_model(row, _attack_types_of(session, [row.id])[row.id])
+    if purpose is not None:
+        opened = privacy.read_sensitive(
+            session, row.sensitive, bound_to=f"incident:{row.id}", actor=actor, purpose=purpose
+        )
+        incident.narrative = str(opened.get("narrative", ""))
+    return incident
 
 
 def encode_cursor(row: IncidentRow) -> str:

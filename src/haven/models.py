@@ -23,16 +23,23 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "ApiTokenRow",
+    "AuditChainRow",
     "AuditEventRow",
     "Base",
+    "DataKeyRow",
     "FacilityRow",
     "IncidentAttackTypeRow",
     "IncidentRow",
+    "LoginAttemptRow",
     "OrganisationRow",
+    "ReleaseItemRow",
+    "ReleaseRow",
     "ReportRow",
+    "ShareRuleRow",
     "SourceRow",
     "UTCDateTime",
     "UserRow",
+    "WebSessionRow",
     "utcnow",
 ]
 
@@ -109,6 +116,11 @@ class UserRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    countries: Mapped[list[Any]] = mapped_column(default=list)
+    """Need-to-know: ISO3 codes this user may see; empty means every country."""
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
+    last_login_at: Mapped[datetime | None] = mapped_column()
 
 
 class ApiTokenRow(Base):
@@ -123,6 +135,68 @@ class ApiTokenRow(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    """Permissions this token is limited to; empty means everything its user's role allows."""
+    expires_at: Mapped[datetime | None] = mapped_column()
+
+
+class LoginAttemptRow(Base):
+    """One password login attempt, for throttling by address and lockout by account."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_address_at", "address", "at"),
+        Index("ix_login_attempts_username_at", "username", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    username: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(64))
+    success: Mapped[bool] = mapped_column(Boolean)
+
+
+class WebSessionRow(Base):
+    """A browser session; the cookie value is never stored, only its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class ShareRuleRow(Base):
+    """What one organisation shares with another (or with all): up to a TLP and sensitivity."""
+
+    __tablename__ = "share_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    from_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    to_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id"), index=True
+    )
+    max_tlp: Mapped[str] = mapped_column(String(14))
+    max_sensitivity: Mapped[str] = mapped_column(String(10))
+    countries: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DataKeyRow(Base):
+    """An organisation's data key, wrapped (encrypted) by a master key kept outside the database."""
+
+    __tablename__ = "data_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    wrapped_key: Mapped[str] = mapped_column(String(200))
+    master_key_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column()
 
 
 class SourceRow(Base):
@@ -162,6 +236,9 @@ class FacilityRow(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     is_exercise: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    is_sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A sensitive site keeps only coarse lon/lat in clear; the exact point is in ``sensitive``."""
+    sensitive: Mapped[str | None] = mapped_column(Text)
 
 
 class IncidentRow(Base):
@@ -198,7 +275,8 @@ class IncidentRow(Base):
     perpetrator_category: Mapped[str | None] = mapped_column(String(80), index=True)
     perpetrator_name: Mapped[str | None] = mapped_column(String(300))
     weapons: Mapped[list[Any]] = mapped_column(default=list)
-    narrative: Mapped[str] = mapped_column(Text, default="")
+    sensitive: Mapped[str | None] = mapped_column(Text)
+    """Encrypted envelope of the narrative (see privacy.py)."""
     context_flags: Mapped[list[Any]] = mapped_column(default=list)
     warning_given: Mapped[bool | None] = mapped_column(Boolean)
     emblem_displayed: Mapped[bool | None] = mapped_column(Boolean)
@@ -238,7 +316,9 @@ class ReportRow(Base):
     country: Mapped[str] = mapped_column(String(3))
     payload_sha256: Mapped[str] = mapped_column(String(64))
     facts: Mapped[dict[str, Any]] = mapped_column()
-    original: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The account's non-sensitive facts."""
+    sensitive: Mapped[str | None] = mapped_column(Text)
+    """Encrypted envelope of narrative, reporter identity and contact, victims, original row."""
     claimed_certainty: Mapped[str | None] = mapped_column(String(12))
     sensitivity: Mapped[str] = mapped_column(String(10))
     tlp: Mapped[str] = mapped_column(String(14))
@@ -258,3 +338,50 @@ class AuditEventRow(Base):
     entity_type: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    purpose: Mapped[str | None] = mapped_column(String(300))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class AuditChainRow(Base):
+    """The head of the audit hash chain; its row lock orders audit writers on PostgreSQL."""
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ReleaseRow(Base):
+    """A versioned public release: its policy, who made and approved it, and its state."""
+
+    __tablename__ = "releases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    policy: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column()
+    published_at: Mapped[datetime | None] = mapped_column()
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column()
+    withdraw_reason: Mapped[str | None] = mapped_column(Text)
+    row_count: Mapped[int] = mapped_column(Integer, default=0)
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    epsilon: Mapped[float | None] = mapped_column(Float)
+
+
+class ReleaseItemRow(Base):
+    """One published record (a coarsened incident or an aggregate cell) of a release."""
+
+    __tablename__ = "release_items"
+
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    data: Mapped[dict[str, Any]] = mapped_column()

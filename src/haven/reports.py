@@ -13,12 +13,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from haven import audit, incidents
+from haven import audit, incidents, privacy
 from haven.accounts import Actor, Permission, require
 from haven.errors import Conflict, InvalidInput, NotFound
-from haven.facts import EventFacts, no_nul
+from haven.facts import EventFacts, LongText, ShortText, no_nul
 from haven.models import FacilityRow, IncidentRow, ReportRow, SourceRow, utcnow
-from haven.taxonomy import Certainty, Sensitivity, Tlp
+from haven.privacy import read_sensitive
+from haven.taxonomy import CasualtyGroup, CasualtyOutcome, Certainty, Sensitivity, Tlp
 
 __all__ = ["Report", "ReportIn", "ReportReceipt", "SourceIn", "SourceKind", "get", "submit"]
 
@@ -48,6 +49,40 @@ class SourceIn(BaseModel):
     url: Annotated[str, AfterValidator(no_nul)] | None = Field(default=None, max_length=500)
 
 
+class ReporterIn(BaseModel):
+    """Who gave the account (encrypted at rest; never published)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: ShortText | None = None
+    contact: ShortText | None = Field(default=None, description="Phone, e-mail or handle.")
+    organisation: ShortText | None = None
+
+
+class VictimIn(BaseModel):
+    """A person harmed (encrypted at rest; never published)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: ShortText | None = None
+    group: CasualtyGroup | None = None
+    outcome: CasualtyOutcome | None = None
+    details: LongText = ""
+
+
+class ReportSensitive(BaseModel):
+    """The encrypted part of a report, shown only with READ_SENSITIVE and a stated purpose."""
+
+    narrative: str
+    reporter: ReporterIn | None
+    victims: list[VictimIn]
+    original: dict[str, Any] | None
+
+
+SENSITIVE_REPORT_FIELDS = frozenset({"narrative", "reporter", "victims", "original"})
+"""Fields of ``ReportIn`` that are stored only encrypted."""
+
+
 class ReportIn(EventFacts):
     """A report as a client submits it. ``id`` is made by the client: resending is harmless."""
 
@@ -60,6 +95,10 @@ class ReportIn(EventFacts):
     tlp: Tlp = Tlp.AMBER
     exercise: bool = Field(
         default=False, description="True for exercise (training) data; never mixed with real data."
+    )
+    reporter: ReporterIn | None = Field(default=None, description="Encrypted at rest.")
+    victims: list[VictimIn] = Field(
+        default_factory=list, max_length=500, description="Encrypted at rest."
     )
     original: dict[str, Any] | None = Field(
         default=None, description="The source's original record (e.g. an imported row)."
@@ -100,7 +139,9 @@ class Report(BaseModel):
     source_kind: SourceKind
     received_at: datetime
     facts: dict[str, Any]
-    original: dict[str, Any] | None
+    sensitive: ReportSensitive | None = Field(
+        description="Only when asked for with a purpose by a role that may read it (audited)."
+    )
     sensitivity: Sensitivity
     tlp: Tlp
     exercise: bool
@@ -214,8 +255,13 @@ def submit(session: Session, report: ReportIn, *, actor: Actor) -> ReportReceipt
             occurred_at=report.occurred_at,
             country=report.country,
             payload_sha256=digest,
-            facts=facts.model_dump(mode="json"),
-            original=report.original,
+            facts=facts.model_dump(mode="json", exclude={"narrative"}),
+            sensitive=privacy.encrypt(
+                session,
+                report.model_dump(mode="json", include=set(SENSITIVE_REPORT_FIELDS)),
+                organisation_id=actor.organisation_id,
+                bound_to=f"report:{report_id}",
+            ),
             claimed_certainty=report.certainty.value if report.certainty else None,
             sensitivity=report.sensitivity.value,
             tlp=report.tlp.value,
@@ -235,8 +281,8 @@ def submit(session: Session, report: ReportIn, *, actor: Actor) -> ReportReceipt
     )
 
 
-def get(session: Session, report_id: str, *, actor: Actor) -> Report:
-    """One stored report by id."""
+def get(session: Session, report_id: str, *, actor: Actor, purpose: str | None = None) -> Report:
+    """One stored report; with a ``purpose``, its encrypted part too (the read is audited)."""
     require(actor, Permission.READ_INCIDENTS)
     found = session.execute(
         select(ReportRow, SourceRow.name, SourceRow.kind)
@@ -246,6 +292,17 @@ def get(session: Session, report_id: str, *, actor: Actor) -> Report:
     if found is None:
         raise NotFound(f"no report {report_id}", fields={"report_id": "unknown"})
     row, source_name, source_kind = found
+    sensitive = None
+    if purpose is not None:
+        sensitive = ReportSensitive.model_validate(
+            read_sensitive(
+                session,
+                row.sensitive,
+                bound_to=f"report:{row.id}",
+                actor=actor,
+                purpose=purpose,
+            )
+        )
     return Report(
         id=row.id,
         incident_id=row.incident_id,
@@ -253,7 +310,7 @@ def get(session: Session, report_id: str, *, actor: Actor) -> Report:
         source_kind=SourceKind(source_kind),
         received_at=row.received_at,
         facts=row.facts,
-        original=row.original,
+        sensitive=sensitive,
         sensitivity=Sensitivity(row.sensitivity),
         tlp=Tlp(row.tlp),
         exercise=row.is_exercise,

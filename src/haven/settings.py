@@ -45,6 +45,14 @@ class Settings(BaseSettings):
             "on power loss."
         ),
     )
+    master_key_file: Path | None = Field(
+        default=None,
+        description=(
+            "File holding the master keys that wrap each organisation's data keys. Keep it "
+            "outside the database and its backups. Empty means DATA_DIR/keys/master-keys.json, "
+            "created on first start (production mode refuses to create it)."
+        ),
+    )
     host: str = Field(default="127.0.0.1", description="Address `haven serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `haven serve` listens on.")
     production: bool = Field(
@@ -78,6 +86,71 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Server log level."
     )
+    trust_proxy_headers: bool = Field(
+        default=False,
+        description=(
+            "Haven runs behind exactly one reverse proxy that sets X-Forwarded-For and "
+            "X-Forwarded-Proto: take the client address (for login throttling) and https "
+            "(for Secure cookies and HSTS) from them. Leave off when clients reach Haven directly."
+        ),
+    )
+    session_lifetime_seconds: int = Field(
+        default=43_200,
+        ge=300,
+        le=2_592_000,
+        description="How long a browser session lasts after login, in seconds (default 12 hours).",
+    )
+    login_window_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=86_400,
+        description="Window for counting failed logins from one address, in seconds.",
+    )
+    login_max_failures_per_address: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description=(
+            "Failed logins one address may make per window; further attempts get 429 with "
+            "Retry-After, without checking the password."
+        ),
+    )
+    login_lockout_failures: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description=(
+            "Consecutive failed logins after which an account is locked. A locked account "
+            "answers exactly like a wrong password."
+        ),
+    )
+    login_lockout_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=604_800,
+        description="How long a locked account stays locked, in seconds.",
+    )
+    argon2_time_cost: int = Field(
+        default=3,
+        ge=1,
+        le=64,
+        description=(
+            "Argon2id passes for new password hashes (default: argon2-cffi's RFC 9106 "
+            "low-memory profile). Production refuses less than 2."
+        ),
+    )
+    argon2_memory_kib: int = Field(
+        default=65_536,
+        ge=8,
+        le=4_194_304,
+        description=(
+            "Argon2id memory for new password hashes, in KiB (default 64 MiB, RFC 9106 "
+            "low-memory). Production refuses less than 19456 (OWASP's minimum)."
+        ),
+    )
+    argon2_parallelism: int = Field(
+        default=4, ge=1, le=64, description="Argon2id lanes for new password hashes."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
@@ -88,12 +161,27 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _refuse_weak_password_hashing_in_production(self) -> Settings:
+        if self.production and (self.argon2_memory_kib < 19_456 or self.argon2_time_cost < 2):
+            raise ConfigurationError(
+                "production mode refuses argon2 parameters below OWASP's minimum "
+                "(19456 KiB, 2 passes)",
+                fields={"argon2_memory_kib": "too weak for production"},
+            )
+        return self
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL, with the SQLite default filled in."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'haven.db').resolve()}"
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        """The master key file, with the default filled in."""
+        return self.master_key_file or self.data_dir / "keys" / "master-keys.json"
 
     @property
     def is_sqlite(self) -> bool:

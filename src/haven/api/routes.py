@@ -8,8 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
 from haven import incidents, reports
+from haven.accounts import Actor
 from haven.api.auth import CurrentActor, app_settings, database
 from haven.db import Database, current_revision
 from haven.errors import InvalidInput
@@ -23,6 +25,26 @@ __all__ = ["build_router"]
 
 DB = Annotated[Database, Depends(database)]
 AppSettings = Annotated[Settings, Depends(app_settings)]
+
+
+Purpose = Annotated[
+    str | None,
+    Query(
+        min_length=3,
+        max_length=300,
+        description="Why you need the encrypted fields; needs the read_sensitive permission.",
+    ),
+]
+
+
+def _read_report(db: Database, report_id: str, *, actor: Actor) -> Report:
+    with db.read() as session:
+        return reports.get(session, report_id, actor=actor)
+
+
+def _read_incident(db: Database, incident_id: str, *, actor: Actor) -> Incident:
+    with db.read() as session:
+        return incidents.get(session, incident_id, actor=actor)
 
 
 class IncidentQuery(BaseModel):
@@ -104,10 +126,13 @@ def build_router(*, version: str) -> APIRouter:
         return receipt
 
     @router.get("/reports/{report_id}", tags=["reports"])
-    def get_report(report_id: str, *, db: DB, actor: CurrentActor) -> Report:
-        """One stored report, with its source and original record."""
-        with db.read() as session:
-            return reports.get(session, report_id, actor=actor)
+    async def get_report(
+        report_id: str, *, db: DB, actor: CurrentActor, purpose: Purpose = None
+    ) -> Report:
+        """One stored report; with `purpose`, also its encrypted part (audited)."""
+        if purpose is None:
+            return await run_in_threadpool(_read_report, db, report_id, actor=actor)
+        return await db.awrite(lambda s: reports.get(s, report_id, actor=actor, purpose=purpose))
 
     @router.get("/incidents", tags=["incidents"])
     def list_incidents(
@@ -141,9 +166,14 @@ def build_router(*, version: str) -> APIRouter:
             )
 
     @router.get("/incidents/{incident_id}", tags=["incidents"])
-    def get_incident(incident_id: str, *, db: DB, actor: CurrentActor) -> Incident:
-        """One incident with its consolidated facts."""
-        with db.read() as session:
-            return incidents.get(session, incident_id, actor=actor)
+    async def get_incident(
+        incident_id: str, *, db: DB, actor: CurrentActor, purpose: Purpose = None
+    ) -> Incident:
+        """One incident with its consolidated facts; with `purpose`, its narrative (audited)."""
+        if purpose is None:
+            return await run_in_threadpool(_read_incident, db, incident_id, actor=actor)
+        return await db.awrite(
+            lambda s: incidents.get(s, incident_id, actor=actor, purpose=purpose)
+        )
 
     return router

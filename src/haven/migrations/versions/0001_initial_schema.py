@@ -1,8 +1,8 @@
-"""Initial schema: organisations, users, tokens, sources, facilities, incidents, reports, audit.
+"""Initial schema: accounts, sessions, keys, facilities, incidents, reports, audit, releases.
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 16:36:42.489457
+Create Date: 2026-11-26 16:53:29.328505
 """
 
 from __future__ import annotations
@@ -19,6 +19,26 @@ depends_on = None
 def upgrade() -> None:
 
     op.create_table(
+        "audit_chain",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("last_event_id", sa.Integer(), nullable=False),
+        sa.Column("last_hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_chain")),
+    )
+    op.create_table(
+        "login_attempts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("username", sa.String(length=80), nullable=False),
+        sa.Column("address", sa.String(length=64), nullable=False),
+        sa.Column("success", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_attempts")),
+    )
+    with op.batch_alter_table("login_attempts", schema=None) as batch_op:
+        batch_op.create_index("ix_login_attempts_address_at", ["address", "at"], unique=False)
+        batch_op.create_index("ix_login_attempts_username_at", ["username", "at"], unique=False)
+
+    op.create_table(
         "organisations",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -27,6 +47,58 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_organisations")),
         sa.UniqueConstraint("name", name=op.f("uq_organisations_name")),
     )
+    op.create_table(
+        "data_keys",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("wrapped_key", sa.String(length=200), nullable=False),
+        sa.Column("master_key_id", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_data_keys_organisation_id_organisations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_data_keys")),
+    )
+    with op.batch_alter_table("data_keys", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_data_keys_organisation_id"), ["organisation_id"], unique=False
+        )
+
+    op.create_table(
+        "share_rules",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("from_organisation_id", sa.Integer(), nullable=False),
+        sa.Column("to_organisation_id", sa.Integer(), nullable=True),
+        sa.Column("max_tlp", sa.String(length=14), nullable=False),
+        sa.Column("max_sensitivity", sa.String(length=10), nullable=False),
+        sa.Column("countries", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["from_organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_share_rules_from_organisation_id_organisations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["to_organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_share_rules_to_organisation_id_organisations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_share_rules")),
+    )
+    with op.batch_alter_table("share_rules", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_share_rules_from_organisation_id"),
+            ["from_organisation_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_share_rules_to_organisation_id"), ["to_organisation_id"], unique=False
+        )
+
     op.create_table(
         "sources",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -53,6 +125,10 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=200), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("countries", sa.JSON(), nullable=False),
+        sa.Column("failed_logins", sa.Integer(), nullable=False),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["organisation_id"],
             ["organisations.id"],
@@ -75,6 +151,8 @@ def upgrade() -> None:
         sa.Column("prefix", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("scopes", sa.JSON(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users")
         ),
@@ -94,10 +172,14 @@ def upgrade() -> None:
         sa.Column("entity_type", sa.String(length=40), nullable=False),
         sa.Column("entity_id", sa.String(length=64), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=False),
+        sa.Column("purpose", sa.String(length=300), nullable=True),
+        sa.Column("prev_hash", sa.String(length=64), nullable=True),
+        sa.Column("hash", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["actor_user_id"], ["users.id"], name=op.f("fk_audit_events_actor_user_id_users")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
+        sa.UniqueConstraint("hash", name=op.f("uq_audit_events_hash")),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_events_at"), ["at"], unique=False)
@@ -123,6 +205,8 @@ def upgrade() -> None:
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("is_exercise", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("is_sensitive", sa.Boolean(), nullable=False),
+        sa.Column("sensitive", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["source_id"], ["sources.id"], name=op.f("fk_facilities_source_id_sources")
         ),
@@ -134,6 +218,55 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_facilities_h3_r4"), ["h3_r4"], unique=False)
         batch_op.create_index(batch_op.f("ix_facilities_h3_r6"), ["h3_r6"], unique=False)
         batch_op.create_index(batch_op.f("ix_facilities_h3_r8"), ["h3_r8"], unique=False)
+
+    op.create_table(
+        "releases",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("policy", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("approved_by", sa.Integer(), nullable=True),
+        sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_by", sa.Integer(), nullable=True),
+        sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("withdraw_reason", sa.Text(), nullable=True),
+        sa.Column("row_count", sa.Integer(), nullable=False),
+        sa.Column("content_sha256", sa.String(length=64), nullable=True),
+        sa.Column("epsilon", sa.Float(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["approved_by"], ["users.id"], name=op.f("fk_releases_approved_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_releases_created_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["withdrawn_by"], ["users.id"], name=op.f("fk_releases_withdrawn_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_releases")),
+        sa.UniqueConstraint("version", name=op.f("uq_releases_version")),
+    )
+    with op.batch_alter_table("releases", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_releases_status"), ["status"], unique=False)
+
+    op.create_table(
+        "web_sessions",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("csrf_token", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_web_sessions_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_web_sessions")),
+    )
+    with op.batch_alter_table("web_sessions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_web_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "incidents",
@@ -162,7 +295,7 @@ def upgrade() -> None:
         sa.Column("perpetrator_category", sa.String(length=80), nullable=True),
         sa.Column("perpetrator_name", sa.String(length=300), nullable=True),
         sa.Column("weapons", sa.JSON(), nullable=False),
-        sa.Column("narrative", sa.Text(), nullable=False),
+        sa.Column("sensitive", sa.Text(), nullable=True),
         sa.Column("context_flags", sa.JSON(), nullable=False),
         sa.Column("warning_given", sa.Boolean(), nullable=True),
         sa.Column("emblem_displayed", sa.Boolean(), nullable=True),
@@ -198,6 +331,17 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "release_items",
+        sa.Column("release_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["release_id"], ["releases.id"], name=op.f("fk_release_items_release_id_releases")
+        ),
+        sa.PrimaryKeyConstraint("release_id", "seq", name=op.f("pk_release_items")),
+    )
+    op.create_table(
         "incident_attack_types",
         sa.Column("incident_id", sa.String(length=36), nullable=False),
         sa.Column("attack_type", sa.String(length=120), nullable=False),
@@ -227,7 +371,7 @@ def upgrade() -> None:
         sa.Column("country", sa.String(length=3), nullable=False),
         sa.Column("payload_sha256", sa.String(length=64), nullable=False),
         sa.Column("facts", sa.JSON(), nullable=False),
-        sa.Column("original", sa.JSON(), nullable=True),
+        sa.Column("sensitive", sa.Text(), nullable=True),
         sa.Column("claimed_certainty", sa.String(length=12), nullable=True),
         sa.Column("sensitivity", sa.String(length=10), nullable=False),
         sa.Column("tlp", sa.String(length=14), nullable=False),
@@ -264,6 +408,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_incident_attack_types_attack_type"))
 
     op.drop_table("incident_attack_types")
+    op.drop_table("release_items")
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_incidents_perpetrator_category"))
         batch_op.drop_index("ix_incidents_occurred_at_id")
@@ -277,6 +422,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_incidents_certainty"))
 
     op.drop_table("incidents")
+    with op.batch_alter_table("web_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
+
+    op.drop_table("web_sessions")
+    with op.batch_alter_table("releases", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_releases_status"))
+
+    op.drop_table("releases")
     with op.batch_alter_table("facilities", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_facilities_h3_r8"))
         batch_op.drop_index(batch_op.f("ix_facilities_h3_r6"))
@@ -297,4 +450,19 @@ def downgrade() -> None:
 
     op.drop_table("users")
     op.drop_table("sources")
+    with op.batch_alter_table("share_rules", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_share_rules_to_organisation_id"))
+        batch_op.drop_index(batch_op.f("ix_share_rules_from_organisation_id"))
+
+    op.drop_table("share_rules")
+    with op.batch_alter_table("data_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_data_keys_organisation_id"))
+
+    op.drop_table("data_keys")
     op.drop_table("organisations")
+    with op.batch_alter_table("login_attempts", schema=None) as batch_op:
+        batch_op.drop_index("ix_login_attempts_username_at")
+        batch_op.drop_index("ix_login_attempts_address_at")
+
+    op.drop_table("login_attempts")
+    op.drop_table("audit_chain")
