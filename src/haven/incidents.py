@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from haven import audit, privacy
+from haven import audit, policy, privacy
 from haven.accounts import Actor, Permission, require
 from haven.errors import InvalidInput, NotFound
 from haven.facts import Casualties, EventFacts, Point, casualty_total
@@ -308,7 +308,11 @@ def get(
 ) -> Incident:
     """One incident; with a ``purpose``, its narrative too (run in a write: the read is audited)."""
     require(actor, Permission.READ_INCIDENTS)
-    row = session.get(IncidentRow, incident_id)
+    row = session.scalar(
+        select(IncidentRow).where(
+            IncidentRow.id == incident_id, policy.visible_incidents(session, actor)
+        )
+    )
     if row is None:
         raise NotFound(f"no incident {incident_id}", fields={"incident_id": "unknown"})
     incident = to_model(row, _attack_types_of(session, [row.id])[row.id])
@@ -388,7 +392,8 @@ def list_incidents(
     require(actor, Permission.READ_INCIDENTS)
     if flt.near is not None and flt.radius_km is None:
         raise InvalidInput("a point needs a radius", fields={"radius_km": "is required with near"})
-    query = _filtered(select(IncidentRow), flt).order_by(
+    visible = policy.visible_incidents(session, actor)
+    query = _filtered(select(IncidentRow).where(visible), flt).order_by(
         IncidentRow.occurred_at.desc(), IncidentRow.id.desc()
     )
     if cursor:

@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from haven import audit, incidents, privacy
+from haven import audit, incidents, policy, privacy
 from haven.accounts import Actor, Permission, require
 from haven.errors import Conflict, InvalidInput, NotFound
 from haven.facts import EventFacts, LongText, ShortText, no_nul
@@ -177,7 +177,11 @@ def _check_facility(session: Session, report: ReportIn) -> None:
 def _attach(session: Session, report: ReportIn, *, actor: Actor) -> str:
     """Add the report to the incident it names, keeping exercise and real data apart."""
     incident_id = str(report.incident_id)
-    row = session.get(IncidentRow, incident_id)
+    row = session.scalar(
+        select(IncidentRow).where(
+            IncidentRow.id == incident_id, policy.visible_incidents(session, actor)
+        )
+    )
     if row is None:
         raise NotFound(f"no incident {incident_id}", fields={"incident_id": "unknown"})
     if row.is_exercise != report.exercise:
@@ -287,7 +291,7 @@ def get(session: Session, report_id: str, *, actor: Actor, purpose: str | None =
     found = session.execute(
         select(ReportRow, SourceRow.name, SourceRow.kind)
         .join(SourceRow, SourceRow.id == ReportRow.source_id)
-        .where(ReportRow.id == report_id)
+        .where(ReportRow.id == report_id, policy.visible_reports(session, actor))
     ).first()
     if found is None:
         raise NotFound(f"no report {report_id}", fields={"report_id": "unknown"})
