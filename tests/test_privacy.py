@@ -176,3 +176,33 @@ def test_lost_master_key_is_a_clear_error(tmp_path: Path) -> None:
             )
     finally:
         again.close()
+
+
+def test_a_key_made_in_a_rolled_back_write_is_never_used(db: Database, settings: Settings) -> None:
+    from haven.accounts import ensure_organisation  # noqa: PLC0415
+    from haven.errors import Conflict  # noqa: PLC0415
+
+    org_id = db.write(lambda s: ensure_organisation(s, "Rollback Relief"))
+    member = Actor(label="member", role=Role.ADMIN, organisation_id=org_id)
+
+    def submit_then_fail(session: object) -> None:
+        reports.submit(session, planted_report(), actor=member)  # type: ignore[arg-type]
+        raise Conflict("fail after the organisation's first data key was made")
+
+    failed = db.submit(submit_then_fail)
+    kept = db.submit(lambda s: reports.submit(s, planted_report(), actor=member))
+    with pytest.raises(Conflict):
+        failed.result(timeout=30)
+    receipt = kept.result(timeout=30)
+    again = db.write(lambda s: reports.submit(s, planted_report(), actor=member))
+    db.close()
+    reopened = open_database(settings)  # a new process: nothing cached
+    try:
+        for report_id in (receipt.report_id, again.report_id):
+            report = reopened.write(
+                lambda s, r=report_id: reports.get(s, r, actor=SYSTEM, purpose="rollback test")
+            )
+            assert report.sensitive is not None
+            assert report.sensitive.narrative == PLANTED["narrative"]
+    finally:
+        reopened.close()

@@ -141,9 +141,10 @@ class Database:
         self.engine = engine
         self.write_engine = write_engine
         self.keyring = keyring
-        info = {"keyring": keyring}
-        self._sessions = sessionmaker(engine, expire_on_commit=False, info=info)
-        self._write_sessions = sessionmaker(write_engine, expire_on_commit=False, info=info)
+        self._sessions = sessionmaker(engine, expire_on_commit=False, info={"keyring": keyring})
+        self._write_sessions = sessionmaker(
+            write_engine, expire_on_commit=False, info={"keyring": keyring, "writer": True}
+        )
         self._batch_max = batch_max
         self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="haven-writer", daemon=True)
@@ -218,9 +219,11 @@ class Database:
     def _commit_batch(self, batch: list[_Job]) -> None:
         outcomes: list[tuple[_Job, bool, Any]] = []
         try:
-            with self._write_sessions() as session, session.begin():
-                for job in batch:
-                    outcomes.append((job, *_run_in_savepoint(session, job.fn)))
+            with self._write_sessions() as session:
+                with session.begin():
+                    for job in batch:
+                        outcomes.append((job, *_run_in_savepoint(session, job.fn)))
+                self.keyring.promote(session)
         except (SQLAlchemyError, OSError):
             log.exception("database write failed; %d write(s) refused", len(batch))
             error = StorageUnavailable("database write failed; the server log has the cause")
@@ -242,13 +245,16 @@ def _run_in_savepoint(session: Session, fn: Callable[[Session], Any]) -> tuple[b
         session.flush()
     except HavenError as exc:
         savepoint.rollback()
+        Keyring.forget_pending(session)
         return False, exc
     except SQLAlchemyError:
         log.exception("database write failed")
         savepoint.rollback()
+        Keyring.forget_pending(session)
         return False, StorageUnavailable("database write failed; the server log has the cause")
     except Exception as exc:  # noqa: BLE001 - handed to the caller's future, re-raised there
         savepoint.rollback()
+        Keyring.forget_pending(session)
         return False, exc
     savepoint.commit()
     return True, value

@@ -21,6 +21,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,57 +133,105 @@ def _wrap_aad(organisation_id: int | None, version: int) -> bytes:
     return f"haven-data-key:{organisation_id}:{version}".encode()
 
 
+PENDING = "haven_pending_keys"
+"""``session.info`` key of data keys seen in a write transaction that has not committed yet."""
+
+CURRENT_KEY_TTL = 60.0
+"""Seconds a process trusts its cached current data key (bounds the lag after a rotation)."""
+
+
 @dataclass
 class Keyring:
-    """Master keys plus a cache of unwrapped data keys, shared by one process.
+    """Master keys plus caches of unwrapped data keys, shared by one process.
 
-    The cache is keyed by the data key's id *and* its wrapped bytes as read in
-    the caller's transaction, so a key made in a transaction that later rolls
-    back (and whose id may be reused) is never used by mistake.
+    Only keys known to be committed are cached for the process: keys read by a
+    read session, or promoted by the writer after its commit (``promote``). A
+    key made or read inside a write transaction waits in ``session.info``, and
+    a rolled-back savepoint forgets it (``forget_pending``), so a key whose row
+    was rolled back, and whose id may be reused, is never used.
     """
 
     master: MasterKeys
-    _cache: dict[tuple[int, str], AESGCM] = field(default_factory=dict)
+    _by_id: dict[int, AESGCM] = field(default_factory=dict)
+    _current: dict[int | None, tuple[int, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def current_key(self, session: Session, organisation_id: int | None) -> tuple[int, AESGCM]:
         """The data key new envelopes of this organisation use; made on first use."""
+        cached = self._current.get(organisation_id)
+        if cached is not None and cached[1] > time.monotonic() and cached[0] in self._by_id:
+            return cached[0], self._by_id[cached[0]]
+        pending = session.info.setdefault(PENDING, {})
+        if ("org", organisation_id) in pending:
+            key_id = pending[("org", organisation_id)]
+            return key_id, pending[("id", key_id)]
         row = session.execute(
-            select(DataKeyRow.id, DataKeyRow.wrapped_key)
+            select(DataKeyRow.id)
             .where(_org_is(organisation_id), DataKeyRow.retired_at.is_(None))
             .order_by(DataKeyRow.version.desc())
             .limit(1)
         ).first()
-        if row is None:
-            made = self._new_data_key(session, organisation_id, version=1)
-            return made.id, self.data_key(session, made.id)
-        return row.id, self._unwrapped(session, row.id, wrapped=row.wrapped_key)
+        key_id = (
+            row.id
+            if row is not None
+            else self._new_data_key(session, organisation_id, version=1).id
+        )
+        key = self.data_key(session, key_id)
+        pending[("org", organisation_id)] = key_id
+        return key_id, key
 
     def data_key(self, session: Session, key_id: int) -> AESGCM:
         """The unwrapped data key ``key_id``."""
-        wrapped = session.scalar(select(DataKeyRow.wrapped_key).where(DataKeyRow.id == key_id))
-        if wrapped is None:
-            raise StorageUnavailable(f"data key {key_id} is missing from the database")
-        return self._unwrapped(session, key_id, wrapped=wrapped)
-
-    def _unwrapped(self, session: Session, key_id: int, *, wrapped: str) -> AESGCM:
-        cached = self._cache.get((key_id, wrapped))
+        cached = self._by_id.get(key_id)
         if cached is not None:
             return cached
+        pending = session.info.setdefault(PENDING, {})
+        if ("id", key_id) in pending:
+            key: AESGCM = pending[("id", key_id)]
+            return key
         row = session.get(DataKeyRow, key_id)
-        assert row is not None
+        if row is None:
+            raise StorageUnavailable(f"data key {key_id} is missing from the database")
         master = self.master.keys.get(row.master_key_id)
         if master is None:
             raise ConfigurationError(
                 f"master key {row.master_key_id} is not in {self.master.path}",
                 fields={"master_key_file": str(self.master.path)},
             )
-        key = AESGCM(_unwrap(master, wrapped, aad=_wrap_aad(row.organisation_id, row.version)))
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[(key_id, wrapped)] = key
+        key = AESGCM(
+            _unwrap(master, row.wrapped_key, aad=_wrap_aad(row.organisation_id, row.version))
+        )
+        if session.info.get("writer"):
+            pending[("id", key_id)] = key
+        else:
+            with self._lock:
+                self._by_id[key_id] = key
         return key
+
+    def promote(self, session: Session) -> None:
+        """After the writer's commit: the keys its transaction saw are committed; cache them."""
+        pending = session.info.pop(PENDING, None)
+        if not pending:
+            return
+        expires = time.monotonic() + CURRENT_KEY_TTL
+        with self._lock:
+            for (kind, name), value in pending.items():
+                if kind == "id":
+                    self._by_id[name] = value
+            for (kind, name), value in pending.items():
+                if kind == "org" and value in self._by_id:
+                    self._current[name] = (value, expires)
+
+    @staticmethod
+    def forget_pending(session: Session) -> None:
+        """After a rolled-back savepoint: what the transaction saw may be gone."""
+        session.info.pop(PENDING, None)
+
+    def forget(self) -> None:
+        """Drop every cached key (after a rotation in this process)."""
+        with self._lock:
+            self._by_id.clear()
+            self._current.clear()
 
     def _new_data_key(
         self, session: Session, organisation_id: int | None, *, version: int
@@ -294,6 +343,7 @@ def rotate_data_keys(session: Session) -> RotationSummary:
         row.retired_at = now
         keyring._new_data_key(session, row.organisation_id, version=row.version + 1)
         made += 1
+    keyring.forget()
     return RotationSummary(master_key_id=keyring.master.active, rewrapped=0, new_data_keys=made)
 
 
