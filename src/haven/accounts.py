@@ -6,15 +6,16 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haven import audit
 from haven.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from haven.geo import iso3_country
 from haven.models import ApiTokenRow, OrganisationRow, UserRow, utcnow
 
 __all__ = [
@@ -22,13 +23,14 @@ __all__ = [
     "Actor",
     "Permission",
     "Role",
+    "actor_for",
+    "actor_named",
     "add_user",
     "authenticate_token",
     "create_token",
     "ensure_organisation",
     "require",
     "revoke_token",
-    "verify_password",
 ]
 
 TOKEN_PREFIX = "hvn_"
@@ -52,13 +54,30 @@ class Permission(StrEnum):
     SUBMIT_REPORT = "submit_report"
     READ_INCIDENTS = "read_incidents"
     MANAGE_USERS = "manage_users"
+    READ_SENSITIVE = "read_sensitive"
+    """Open encrypted fields (narratives, reporter identity, victims); each read is audited."""
+    PREPARE_RELEASE = "prepare_release"
+    """Preview, create, publish and withdraw public releases (see docs/privacy.md)."""
+    APPROVE_RELEASE = "approve_release"
+    """Approve a release someone else created (the two-person rule); withdraw one."""
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.REPORTER: frozenset({Permission.SUBMIT_REPORT}),
-    Role.VERIFIER: frozenset({Permission.SUBMIT_REPORT, Permission.READ_INCIDENTS}),
-    Role.ANALYST: frozenset({Permission.SUBMIT_REPORT, Permission.READ_INCIDENTS}),
-    Role.COORDINATOR: frozenset({Permission.SUBMIT_REPORT, Permission.READ_INCIDENTS}),
+    Role.VERIFIER: frozenset(
+        {Permission.SUBMIT_REPORT, Permission.READ_INCIDENTS, Permission.READ_SENSITIVE}
+    ),
+    Role.ANALYST: frozenset(
+        {Permission.SUBMIT_REPORT, Permission.READ_INCIDENTS, Permission.PREPARE_RELEASE}
+    ),
+    Role.COORDINATOR: frozenset(
+        {
+            Permission.SUBMIT_REPORT,
+            Permission.READ_INCIDENTS,
+            Permission.PREPARE_RELEASE,
+            Permission.APPROVE_RELEASE,
+        }
+    ),
     Role.ADMIN: frozenset(Permission),
 }
 
@@ -71,9 +90,15 @@ class Actor:
     role: Role
     user_id: int | None = None
     organisation_id: int | None = None
+    scopes: frozenset[Permission] | None = None
+    """For a scoped API token: the only permissions it may use (within its role's)."""
+    countries: frozenset[str] = frozenset()
+    """Need-to-know: the ISO3 countries this actor may see; empty means every country."""
 
     def can(self, permission: Permission) -> bool:
-        """Whether the actor's role grants ``permission``."""
+        """Whether the actor's role grants ``permission`` (and its token's scopes include it)."""
+        if self.scopes is not None and permission not in self.scopes:
+            return False
         return permission in _GRANTS[self.role]
 
 
@@ -84,7 +109,10 @@ SYSTEM = Actor(label="system", role=Role.ADMIN)
 def require(actor: Actor, permission: Permission) -> None:
     """Raise ``PermissionDenied`` unless the actor's role grants ``permission``."""
     if not actor.can(permission):
-        raise PermissionDenied(f"the {actor.role} role may not {permission.replace('_', ' ')}")
+        what = permission.replace("_", " ")
+        if permission in _GRANTS[actor.role]:
+            raise PermissionDenied(f"this token's scopes do not include {permission.value}")
+        raise PermissionDenied(f"the {actor.role} role may not {what}")
 
 
 def ensure_organisation(session: Session, name: str, *, country: str | None = None) -> int:
@@ -109,7 +137,7 @@ def ensure_organisation(session: Session, name: str, *, country: str | None = No
     return row.id
 
 
-def add_user(
+def add_user(  # noqa: PLR0913 - one parameter per user attribute
     session: Session,
     username: str,
     *,
@@ -118,8 +146,14 @@ def add_user(
     password: str | None,
     display_name: str | None = None,
     actor: Actor,
+    hasher: PasswordHasher | None = None,
+    countries: tuple[str, ...] = (),
 ) -> int:
-    """Create a user and return their id; the password is stored as an argon2id hash."""
+    """Create a user and return their id; the password is stored as an argon2id hash.
+
+    ``hasher`` sets the argon2id cost (``sessions.password_hasher(settings)``);
+    without it, argon2-cffi's defaults (RFC 9106 low-memory).
+    """
     require(actor, Permission.MANAGE_USERS)
     if not _USERNAME.match(username):
         raise InvalidInput(
@@ -132,13 +166,18 @@ def add_user(
         )
     if session.scalar(select(UserRow.id).where(UserRow.username == username)) is not None:
         raise Conflict(f"user {username!r} already exists", fields={"username": "is taken"})
+    try:
+        codes = sorted({iso3_country(c) for c in countries})
+    except ValueError as exc:
+        raise InvalidInput("unknown country", fields={"countries": str(exc)}) from exc
     org_id = ensure_organisation(session, organisation)
     row = UserRow(
+        countries=codes,
         username=username,
         display_name=display_name or username,
         organisation_id=org_id,
         role=role.value,
-        password_hash=_hasher.hash(password) if password is not None else None,
+        password_hash=(hasher or _hasher).hash(password) if password is not None else None,
     )
     session.add(row)
     session.flush()
@@ -153,30 +192,44 @@ def add_user(
     return row.id
 
 
-def verify_password(session: Session, username: str, *, password: str) -> Actor:
-    """The actor for ``username`` if ``password`` is right; ``NotAuthenticated`` otherwise."""
-    row = session.scalar(select(UserRow).where(UserRow.username == username))
-    if row is None or not row.active or row.password_hash is None:
-        raise NotAuthenticated("wrong username or password")
-    try:
-        _hasher.verify(row.password_hash, password)
-    except (VerificationError, InvalidHashError) as exc:
-        raise NotAuthenticated("wrong username or password") from exc
-    return _actor_of(row)
-
-
 def _sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, username: str, *, name: str, actor: Actor) -> str:
-    """Create an API token for ``username`` and return it; it is shown once, stored hashed."""
+def create_token(
+    session: Session,
+    username: str,
+    *,
+    name: str,
+    actor: Actor,
+    scopes: frozenset[Permission] | None = None,
+    expires_at: datetime | None = None,
+) -> str:
+    """Create an API token for ``username`` and return it; it is shown once, stored hashed.
+
+    ``scopes`` limits the token to those permissions (each must be one the
+    user's role grants); ``expires_at`` (UTC) ends it. Without them the token
+    can do what the role allows until it is revoked.
+    """
     require(actor, Permission.MANAGE_USERS)
-    user_id = session.scalar(select(UserRow.id).where(UserRow.username == username))
-    if user_id is None:
+    user = session.execute(
+        select(UserRow.id, UserRow.role).where(UserRow.username == username)
+    ).first()
+    if user is None:
         raise NotFound(f"no user called {username!r}", fields={"username": "unknown"})
+    if scopes is not None:
+        _check_scopes(scopes, role=Role(user.role))
+    if expires_at is not None and expires_at <= utcnow():
+        raise InvalidInput("the token would already be expired", fields={"expires": "in the past"})
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiTokenRow(user_id=user_id, name=name, token_sha256=_sha256(token), prefix=token[:10])
+    row = ApiTokenRow(
+        user_id=user.id,
+        name=name,
+        token_sha256=_sha256(token),
+        prefix=token[:10],
+        scopes=sorted(scopes) if scopes is not None else [],
+        expires_at=expires_at,
+    )
     session.add(row)
     session.flush()
     audit.record(
@@ -185,9 +238,25 @@ def create_token(session: Session, username: str, *, name: str, actor: Actor) ->
         action="token.create",
         entity_type="api_token",
         entity_id=row.id,
-        detail={"user": username},
+        detail={
+            "user": username,
+            "prefix": row.prefix,
+            "scopes": row.scopes,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
     )
     return token
+
+
+def _check_scopes(scopes: frozenset[Permission], *, role: Role) -> None:
+    if not scopes:
+        raise InvalidInput("a scoped token needs at least one scope", fields={"scope": "empty"})
+    outside = sorted(scopes - _GRANTS[role])
+    if outside:
+        raise InvalidInput(
+            f"the {role} role does not grant {', '.join(outside)}",
+            fields={"scope": f"not granted to {role}: {', '.join(outside)}"},
+        )
 
 
 def revoke_token(session: Session, prefix: str, *, actor: Actor) -> None:
@@ -211,23 +280,45 @@ def revoke_token(session: Session, prefix: str, *, actor: Actor) -> None:
 
 
 def authenticate_token(session: Session, token: str) -> Actor:
-    """The actor a bearer token belongs to; ``NotAuthenticated`` if unknown or revoked."""
+    """The actor a bearer token belongs to, limited to its scopes.
+
+    ``NotAuthenticated`` if the token is unknown, revoked or expired, or its user inactive.
+    """
     if not token.startswith(TOKEN_PREFIX):
         raise NotAuthenticated("malformed API token")
     row = session.execute(
-        select(UserRow, ApiTokenRow.revoked_at)
+        select(UserRow, ApiTokenRow)
         .join(ApiTokenRow, ApiTokenRow.user_id == UserRow.id)
         .where(ApiTokenRow.token_sha256 == _sha256(token))
     ).first()
-    if row is None or row[1] is not None or not row[0].active:
+    if row is None or row[1].revoked_at is not None or not row[0].active:
         raise NotAuthenticated("unknown or revoked API token")
-    return _actor_of(row[0])
+    user, api_token = row
+    if api_token.expires_at is not None and api_token.expires_at <= utcnow():
+        raise NotAuthenticated("expired API token")
+    scopes = frozenset(Permission(s) for s in api_token.scopes) if api_token.scopes else None
+    return actor_for(user, scopes=scopes)
 
 
-def _actor_of(row: UserRow) -> Actor:
+def actor_named(session: Session, username: str) -> Actor:
+    """The actor an active user acts as, by username; ``NotFound`` if there is none.
+
+    For the command line, where an operator names the person on whose behalf
+    they act (e.g. ``haven release approve 3 --as amal``).
+    """
+    row = session.scalar(select(UserRow).where(UserRow.username == username))
+    if row is None or not row.active:
+        raise NotFound(f"no active user called {username!r}", fields={"as": "unknown user"})
+    return actor_for(row)
+
+
+def actor_for(row: UserRow, *, scopes: frozenset[Permission] | None = None) -> Actor:
+    """The actor a stored user acts as (limited to ``scopes`` for a scoped token)."""
     return Actor(
         label=row.username,
         role=Role(row.role),
         user_id=row.id,
         organisation_id=row.organisation_id,
+        scopes=scopes,
+        countries=frozenset(row.countries or ()),
     )

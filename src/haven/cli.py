@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,10 +18,10 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from haven import accounts, incidents, reports
-from haven.accounts import SYSTEM, Role
+from haven import accounts, audit, exports, incidents, releases, reports, sessions
+from haven.accounts import SYSTEM, Permission, Role
 from haven.db import Database, open_database
-from haven.errors import ConfigurationError, HavenError, InvalidInput
+from haven.errors import ConfigurationError, HavenError, IntegrityCheckFailed, InvalidInput
 from haven.settings import Settings
 
 __all__ = ["cli", "main"]
@@ -94,6 +96,7 @@ def init(ctx: click.Context) -> None:
 
         revision = current_revision(db.engine)
     click.echo(f"database ready: {db.dialect}, schema {revision}")
+    click.echo(f"master key file: {settings.resolved_master_key_file} (keep it out of backups)")
     if settings.is_sqlite:
         click.echo(f"file: {settings.resolved_database_url.removeprefix('sqlite:///')}")
 
@@ -160,6 +163,46 @@ def demo(ctx: click.Context, *, datasets: Path, seed: int) -> None:
 
 
 @cli.group()
+def keys() -> None:
+    """Manage the encryption keys of sensitive fields."""
+
+
+@keys.command("rotate")
+@click.option(
+    "--data-keys",
+    is_flag=True,
+    help="Also start new data key versions (new writes use them; old data still reads).",
+)
+@click.pass_context
+def keys_rotate(ctx: click.Context, *, data_keys: bool) -> None:
+    """Make a new master key and re-wrap every data key under it; no data is re-encrypted.
+
+    Running servers keep working (they hold the data keys they unwrapped); servers
+    started later read the new key file, which keeps the old master keys until you
+    delete them. Back up the key file, separately from the database.
+
+    Example:
+
+        haven keys rotate --data-keys
+    """
+    from haven import privacy  # noqa: PLC0415
+
+    def rotate(session: Any) -> list[privacy.RotationSummary]:
+        done = [privacy.rotate_master_key(session)]
+        if data_keys:
+            done.append(privacy.rotate_data_keys(session))
+        return done
+
+    done = _write(ctx, rotate)
+    click.echo(
+        f"master key {done[0].master_key_id} active; {done[0].rewrapped} data key(s) re-wrapped"
+    )
+    if data_keys:
+        click.echo(f"{done[1].new_data_keys} new data key version(s)")
+    click.echo(f"key file: {_settings(ctx).resolved_master_key_file}")
+
+
+@cli.group()
 def user() -> None:
     """Manage users."""
 
@@ -169,6 +212,12 @@ def user() -> None:
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--org", "organisation", required=True, help="Organisation (created if new).")
 @click.option("--name", "display_name", default=None, help="Display name.")
+@click.option(
+    "--country",
+    "countries",
+    multiple=True,
+    help="Limit the user to a country (ISO3; repeat for several). Default: every country.",
+)
 @click.option(
     "--password-stdin", is_flag=True, help="Read a password from stdin (else: token-only user)."
 )
@@ -180,9 +229,10 @@ def user_add(
     role: str,
     organisation: str,
     display_name: str | None,
+    countries: tuple[str, ...],
     password_stdin: bool,
 ) -> None:
-    """Add a user with one role in one organisation.
+    """Add a user with one role in one organisation, optionally limited to countries.
 
     Example:
 
@@ -200,6 +250,8 @@ def user_add(
             password=password,
             display_name=display_name,
             actor=SYSTEM,
+            countries=countries,
+            hasher=sessions.password_hasher(_settings(ctx)),
         ),
     )
     click.echo(f"user {username} added (id {user_id}, role {role})")
@@ -210,18 +262,64 @@ def token() -> None:
     """Manage API tokens."""
 
 
+_DURATION = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
+_DURATION_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -> timedelta | None:
+    """``12h``, ``30d`` or ``4w`` as a timedelta."""
+    if value is None:
+        return None
+    match = _DURATION.match(value)
+    if match is None or int(match[1]) == 0:
+        raise click.BadParameter("use a positive number of hours, days or weeks: 12h, 30d, 4w")
+    return int(match[1]) * _DURATION_UNITS[match[2]]
+
+
 @token.command("create")
 @click.argument("username")
 @click.option("--name", default="cli", show_default=True, help="What the token is for.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice([p.value for p in Permission]),
+    help="Limit the token to this permission; repeat for several (default: all of the role's).",
+)
+@click.option(
+    "--expires-in",
+    callback=_duration,
+    default=None,
+    help="Lifetime: 12h, 30d or 4w (default: until revoked).",
+)
 @click.pass_context
-def token_create(ctx: click.Context, *, username: str, name: str) -> None:
+def token_create(
+    ctx: click.Context,
+    *,
+    username: str,
+    name: str,
+    scopes: tuple[str, ...],
+    expires_in: timedelta | None,
+) -> None:
     """Create an API token for a user and print it (it is shown only once).
+
+    A scoped token can do only what both its scopes and its user's role allow;
+    an expired token gets 401.
 
     Example:
 
-        haven token create amal --name "field tablet 3"
+        haven token create amal --name "field tablet 3" --scope submit_report --expires-in 30d
     """
-    click.echo(_write(ctx, lambda s: accounts.create_token(s, username, name=name, actor=SYSTEM)))
+    chosen = frozenset(Permission(s) for s in scopes) if scopes else None
+    expires_at = datetime.now().astimezone() + expires_in if expires_in else None
+    click.echo(
+        _write(
+            ctx,
+            lambda s: accounts.create_token(
+                s, username, name=name, actor=SYSTEM, scopes=chosen, expires_at=expires_at
+            ),
+        )
+    )
 
 
 @token.command("revoke")
@@ -236,6 +334,65 @@ def token_revoke(ctx: click.Context, *, prefix: str) -> None:
     """
     _write(ctx, lambda s: accounts.revoke_token(s, prefix, actor=SYSTEM))
     click.echo(f"revoked tokens starting {prefix}")
+
+
+@cli.group("audit")
+def audit_group() -> None:
+    """Inspect and verify the hash-chained audit log."""
+
+
+@audit_group.command("verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
+    """Check every audit event against the hash chain; exit 65 if any was changed.
+
+    Prints one line per problem, naming the row (edited, deleted, inserted or
+    moved), and the chain head: write the head hash down elsewhere to pin it.
+
+    Example:
+
+        haven audit verify
+    """
+    result = _read(ctx, audit.verify)
+    for problem in result.problems:
+        click.echo(f"audit chain broken: {problem.message}", err=True)
+    click.echo(f"{result.checked} event(s) checked; head {result.head_id} {result.head_hash}")
+    if not result.ok:
+        raise IntegrityCheckFailed(f"audit chain broken in {len(result.problems)} place(s)")
+    click.echo("audit chain intact")
+
+
+@audit_group.command("list")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_context
+def audit_list(ctx: click.Context, *, limit: int, fmt: str) -> None:
+    """List the newest audit events, newest first.
+
+    Example:
+
+        haven audit list --limit 20 --format json
+    """
+    events = _read(ctx, lambda s: audit.list_events(s, limit=limit))
+    if fmt == "json":
+        rows = [{**dataclasses.asdict(e), "at": e.at.isoformat()} for e in events]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(show_lines=False)
+    for column in ("id", "at (UTC)", "actor", "action", "entity", "purpose", "detail"):
+        table.add_column(column)
+    for e in events:
+        table.add_row(
+            str(e.id),
+            e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.actor,
+            e.action,
+            f"{e.entity_type} {e.entity_id}",
+            e.purpose or "",
+            json.dumps(e.detail, ensure_ascii=False, sort_keys=True),
+        )
+    Console(width=160).print(table)
+    click.echo(f"{len(events)} event(s)")
 
 
 @cli.group("reports")
@@ -359,6 +516,183 @@ def _print_table(items: list[incidents.Incident]) -> None:
         )
     Console(width=160).print(table)
     click.echo(f"{len(items)} incident(s)")
+
+
+@cli.group("release")
+def release_group() -> None:
+    """Prepare, approve, publish, withdraw and export public releases (see docs/privacy.md)."""
+
+
+_policy_option = click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Policy file, JSON or TOML (default: the WHO SSA policy).",
+)
+_as_option = click.option(
+    "--as", "as_user", default=None, help="The user on whose behalf you act (default: system)."
+)
+
+
+def _policy(path: Path | None) -> releases.ReleasePolicy:
+    return releases.load_policy(path) if path else releases.ReleasePolicy()
+
+
+def _acting(session: Any, as_user: str | None) -> accounts.Actor:
+    return accounts.actor_named(session, as_user) if as_user else SYSTEM
+
+
+@release_group.command("preview")
+@_policy_option
+@click.option("--format", "fmt", type=click.Choice(["summary", "json"]), default="summary")
+@click.pass_context
+def release_preview(ctx: click.Context, *, policy_file: Path | None, fmt: str) -> None:
+    """Show exactly what a policy would publish now; nothing is stored.
+
+    Example:
+
+        haven release preview --policy policy.json --format json
+    """
+    policy = _policy(policy_file)
+    built = _read(ctx, lambda s: releases.preview(s, policy, actor=SYSTEM))
+    if fmt == "json":
+        click.echo(built.model_dump_json(indent=2))
+        return
+    summary = built.summary
+    click.echo(f"incidents before {summary.cutoff.date().isoformat()} released: {summary.released}")
+    click.echo(f"rows published: {summary.rows} ({summary.withheld_by_suppression} withheld)")
+    for reason, count in summary.excluded.items():
+        click.echo(f"left out, {reason.replace('_', ' ')}: {count}")
+    click.echo(f"count cells: {summary.cells} ({summary.suppressed_cells} suppressed)")
+    if built.epsilon is not None:
+        click.echo(f"differential privacy: epsilon {built.epsilon}")
+
+
+@release_group.command("create")
+@click.option("--title", required=True, help="The release's public title.")
+@click.option("--as", "as_user", required=True, help="The user creating the release.")
+@_policy_option
+@click.pass_context
+def release_create(
+    ctx: click.Context, *, title: str, as_user: str, policy_file: Path | None
+) -> None:
+    """Freeze what a policy publishes now as a draft; another user must approve it.
+
+    Example:
+
+        haven release create --title "Attacks on health care, 2024 Q1" --as amal
+    """
+    policy = _policy(policy_file)
+    made = _write(
+        ctx,
+        lambda s: releases.create(s, policy, title=title, actor=accounts.actor_named(s, as_user)),
+    )
+    click.echo(f"release {made.version} is a draft: {made.row_count} rows")
+    click.echo(f"sha256 {made.content_sha256}")
+    click.echo(f"next: haven release approve {made.version} --as <another user>")
+
+
+@release_group.command("approve")
+@click.argument("version", type=click.IntRange(1))
+@click.option("--as", "as_user", required=True, help="The approver (not the creator).")
+@click.pass_context
+def release_approve(ctx: click.Context, *, version: int, as_user: str) -> None:
+    """Approve a draft release on behalf of a second person (the two-person rule).
+
+    Example:
+
+        haven release approve 3 --as farah
+    """
+    done = _write(
+        ctx, lambda s: releases.approve(s, version, actor=accounts.actor_named(s, as_user))
+    )
+    click.echo(f"release {done.version} approved by {done.approved_by}")
+
+
+@release_group.command("publish")
+@click.argument("version", type=click.IntRange(1))
+@_as_option
+@click.pass_context
+def release_publish(ctx: click.Context, *, version: int, as_user: str | None) -> None:
+    """Publish an approved release: the public API and exports serve it from now on.
+
+    Example:
+
+        haven release publish 3
+    """
+    done = _write(ctx, lambda s: releases.publish(s, version, actor=_acting(s, as_user)))
+    click.echo(f"release {done.version} published ({done.row_count} rows)")
+
+
+@release_group.command("withdraw")
+@click.argument("version", type=click.IntRange(1))
+@click.option("--reason", required=True, help="Why (kept in the audit log, not shown publicly).")
+@_as_option
+@click.pass_context
+def release_withdraw(ctx: click.Context, *, version: int, reason: str, as_user: str | None) -> None:
+    """Withdraw a release (or discard a draft); the public API stops serving it.
+
+    Example:
+
+        haven release withdraw 3 --reason "row 12 can be matched to a named clinic"
+    """
+    done = _write(
+        ctx,
+        lambda s: releases.withdraw(s, version, reason=reason, actor=_acting(s, as_user)),
+    )
+    click.echo(f"release {done.version} withdrawn")
+
+
+@release_group.command("list")
+@click.pass_context
+def release_list(ctx: click.Context) -> None:
+    """List every release in any state, newest first.
+
+    Example:
+
+        haven release list
+    """
+    for item in _read(ctx, lambda s: releases.list_releases(s, actor=SYSTEM)):
+        click.echo(
+            f"{item.version}\t{item.status.value}\t{item.row_count} rows\t{item.title}"
+            f"\tcreated by {item.created_by or '-'}, approved by {item.approved_by or '-'}"
+        )
+
+
+@release_group.command("export")
+@click.argument("version", type=click.IntRange(1))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in exports.ExportFormat]),
+    required=True,
+    help="csv (with an HXL row), geojson or xlsx.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write."
+)
+@click.option(
+    "--table",
+    type=click.Choice([t.value for t in exports.ExportTable]),
+    default="incidents",
+    show_default=True,
+    help="For csv: the incident rows or the aggregate counts.",
+)
+@click.pass_context
+def release_export(ctx: click.Context, *, version: int, fmt: str, out: Path, table: str) -> None:
+    """Write a published release to a file, exactly as the public API serves it.
+
+    Example:
+
+        haven release export 3 --format csv --out haven-release-3.csv
+    """
+    content = _read(ctx, lambda s: releases.public_content(s, version))
+    rendered = exports.export(
+        content, fmt=exports.ExportFormat(fmt), table=exports.ExportTable(table)
+    )
+    out.write_bytes(rendered.data)
+    click.echo(f"wrote {out} ({len(rendered.data)} bytes)")
 
 
 def main() -> None:

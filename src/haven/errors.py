@@ -10,6 +10,8 @@ The tree::
     ├── PermissionDenied            403  exit 77  the credentials do not allow this
     ├── NotFound                    404  exit 66  the thing asked for does not exist
     ├── Conflict                    409  exit 65  the request contradicts what is stored
+    ├── TooManyRequests             429  exit 75  too many attempts; retry after ``retry_after`` s
+    ├── IntegrityCheckFailed        500  exit 65  stored records fail their check (audit chain)
     └── StorageUnavailable          503  exit 69  the database cannot be reached or is locked
 
 The API turns any of them into one JSON shape::
@@ -29,12 +31,14 @@ __all__ = [
     "ConfigurationError",
     "Conflict",
     "HavenError",
+    "IntegrityCheckFailed",
     "InvalidInput",
     "NotAuthenticated",
     "NotFound",
     "PayloadTooLarge",
     "PermissionDenied",
     "StorageUnavailable",
+    "TooManyRequests",
     "all_error_classes",
 ]
 
@@ -145,6 +149,31 @@ class Conflict(HavenError):
 
     code = "conflict"
     http_status = 409
+    exit_code = 65
+
+
+class TooManyRequests(HavenError):
+    """Too many attempts (e.g. failed logins from one address); ``retry_after`` says when to retry.
+
+    The API sends ``retry_after`` as the ``Retry-After`` header (seconds).
+    """
+
+    code = "too_many_requests"
+    http_status = 429
+    exit_code = 75
+
+    def __init__(
+        self, message: str, *, retry_after: int, fields: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message, fields=fields)
+        self.retry_after = max(1, retry_after)
+
+
+class IntegrityCheckFailed(HavenError):
+    """Stored records fail their integrity check, e.g. an audit event edited outside Haven."""
+
+    code = "integrity_check_failed"
+    http_status = 500
     exit_code = 65
 
 

@@ -1,8 +1,14 @@
-"""Bearer-token authentication for the API, with a short-lived cache of checked tokens."""
+"""API authentication: a bearer token (cached briefly), or a browser session cookie plus CSRF.
+
+A request with ``Authorization: Bearer`` needs no CSRF token. A request that
+relies on the ``haven_session`` cookie must send the session's CSRF token as
+``X-CSRF-Token`` on every unsafe method (POST, PUT, PATCH, DELETE); otherwise 403.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import threading
 import time
 from typing import Annotated
@@ -10,13 +16,26 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from haven import accounts
+from haven import accounts, sessions
 from haven.accounts import Actor
 from haven.db import Database
-from haven.errors import NotAuthenticated
+from haven.errors import NotAuthenticated, PermissionDenied
+from haven.sessions import SESSION_COOKIE, WebSession
 from haven.settings import Settings
 
-__all__ = ["CurrentActor", "TokenCache", "app_settings", "current_actor", "database"]
+__all__ = [
+    "CSRF_HEADER",
+    "CurrentActor",
+    "CurrentWebSession",
+    "TokenCache",
+    "app_settings",
+    "current_actor",
+    "current_web_session",
+    "database",
+]
+
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 TOKEN_CACHE_SECONDS = 5.0
 """How long a checked token is trusted without asking the database again (bounds revocation lag)."""
@@ -68,9 +87,16 @@ async def current_actor(
         str | None, Header(description="`Bearer <token>`, from `haven token create`.")
     ] = None,
 ) -> Actor:
-    """The actor behind the request's bearer token; ``NotAuthenticated`` without one."""
+    """The actor behind the bearer token or the session cookie; ``NotAuthenticated`` without one.
+
+    The bearer token wins when both are sent.
+    """
     if not authorization:
-        raise NotAuthenticated("this endpoint needs an API token (Authorization: Bearer ...)")
+        if request.cookies.get(SESSION_COOKIE):
+            return (await current_web_session(request)).actor
+        raise NotAuthenticated(
+            "this endpoint needs an API token (Authorization: Bearer ...) or a login session"
+        )
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated("use the header 'Authorization: Bearer <token>'")
@@ -90,4 +116,35 @@ async def current_actor(
     return actor
 
 
+async def current_web_session(request: Request) -> WebSession:
+    """The live browser session of the request's cookie, its CSRF token checked on unsafe methods.
+
+    ``NotAuthenticated`` without a live session; ``PermissionDenied`` (403) when an
+    unsafe method lacks the session's ``X-CSRF-Token``.
+    """
+    known: WebSession | None = getattr(request.state, "web_session", None)
+    if known is not None:
+        return known
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise NotAuthenticated("no login session (log in with POST /api/login)")
+    db = database(request)
+
+    def check() -> WebSession:
+        with db.read() as session:
+            return sessions.authenticate_session(session, cookie)
+
+    web = await run_in_threadpool(check)
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), web.csrf_token.encode()):
+            raise PermissionDenied(
+                f"a request with the session cookie must send the {CSRF_HEADER} header "
+                "given at login"
+            )
+    request.state.web_session = web
+    return web
+
+
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+CurrentWebSession = Annotated[WebSession, Depends(current_web_session)]
