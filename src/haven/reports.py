@@ -106,8 +106,14 @@ class ReportIn(EventFacts):
 
     @field_validator("original")
     @classmethod
-    def _original_hasno_nul(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and "\\u0000" in orjson.dumps(value).decode():
+    def _original_is_storable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        try:
+            text = orjson.dumps(value).decode()
+        except TypeError as exc:  # e.g. integers beyond 64 bits
+            raise ValueError(f"cannot be stored as JSON: {exc}") from exc
+        if "\\u0000" in text:
             raise ValueError("contains a NUL character")
         return value
 
