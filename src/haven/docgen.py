@@ -108,7 +108,7 @@ The API lives under `/api`; its OpenAPI description is served at
 
 ## Authentication
 
-Every endpoint but `/api/health` needs an API token:
+Every endpoint but `/api/health` and the public data under `/api/public` needs an API token:
 `Authorization: Bearer hvn_...`. Make one with `haven token create USERNAME`;
 it is shown once and stored only as a SHA-256 hash. What a token may do follows
 its user's role: reporters submit reports; verifiers, analysts, coordinators and
@@ -146,6 +146,16 @@ AND; repeat a parameter (`country=SDN&country=SSD`) for OR within it:
 `certainty`, `perpetrator`, and `exercise=include|exclude|only`. Every incident
 carries `"exercise": true|false`.
 
+## Public data
+
+Everything under `/api/public` answers without a token and serves only
+published releases: `GET /api/public/releases` lists them, and each release
+has its coarsened incident rows (`/incidents`, paged like the incident list),
+its counts with small cells suppressed (`/aggregates`), and downloads
+(`/export.csv` with an HXL hashtag row, `/export.geojson`, `/export.xlsx`).
+A release is prepared under `/api/releases` (`preview`, `drafts` to create one,
+`approve` by a second person, `publish`, `withdraw`); see [privacy.md](privacy.md).
+
 ## Errors
 
 Every error has one shape, `{"error": {"code", "message", "fields"}}`, where
@@ -164,6 +174,11 @@ def api_markdown() -> str:
 
     app = FastAPI(openapi_url="/api/openapi.json")
     app.include_router(build_router(version="docs"))
+    from haven.api.public_routes import build_public_router  # noqa: PLC0415
+    from haven.api.release_routes import build_release_router  # noqa: PLC0415
+
+    app.include_router(build_release_router())
+    app.include_router(build_public_router())
     spec = app.openapi()
     lines = [GENERATED, API_INTRO.rstrip(), ""]
     lines += ["| method | path | what | parameters |", "| --- | --- | --- | --- |"]

@@ -10,7 +10,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeInt,
     field_validator,
     model_validator,
 )
@@ -43,7 +42,10 @@ __all__ = [
 CLOCK_SKEW = timedelta(hours=1)
 """How far in the future an ``occurred_at`` may be (phones' clocks drift)."""
 
-Casualties = dict[CasualtyGroup, dict[CasualtyOutcome, NonNegativeInt]]
+PeopleCount = Annotated[int, Field(ge=0, le=1_000_000)]
+"""A count of people in one incident (bounded: a larger figure is a typo, not an event)."""
+
+Casualties = dict[CasualtyGroup, dict[CasualtyOutcome, PeopleCount]]
 """People affected, by group and outcome, e.g. ``{"health_workers": {"killed": 2}}``."""
 
 
@@ -99,7 +101,9 @@ class EventFacts(BaseModel):
         default_factory=list, max_length=10, description="WHO SSA health care resources affected."
     )
     facility_type: SsaFacilityType | None = None
-    facility_id: int | None = Field(default=None, ge=1, description="A facility in the registry.")
+    facility_id: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="A facility in the registry."
+    )
     casualties: Casualties = Field(default_factory=dict)
     perpetrator_category: PerpetratorCategory | None = None
     perpetrator_name: ShortText | None = Field(

@@ -18,7 +18,11 @@ __all__ = [
     "BBox",
     "LonLat",
     "bbox_around",
+    "h3_cell",
     "h3_cells",
+    "h3_centroid",
+    "h3_finest_resolution",
+    "h3_resolution",
     "haversine_km",
     "iso3_country",
 ]
@@ -132,6 +136,35 @@ def h3_cells(point: LonLat, *, finest: int | None = None) -> dict[int, str | Non
         )
         for res in H3_RESOLUTIONS
     }
+
+
+def h3_cell(point: LonLat, *, resolution: int) -> str:
+    """The id of the H3 cell of ``resolution`` (0-15) that holds the point."""
+    return str(h3.latlng_to_cell(point.lat, point.lon, resolution))
+
+
+def h3_centroid(cell: str) -> LonLat:
+    """The centre of an H3 cell, as ``LonLat`` (H3 itself answers latitude first)."""
+    lat, lon = h3.cell_to_latlng(cell)
+    return LonLat(lon, lat)
+
+
+def h3_resolution(cell: str) -> int:
+    """The resolution (0-15) of an H3 cell id."""
+    return int(h3.get_resolution(cell))
+
+
+def h3_finest_resolution(radius_km: float) -> int:
+    """The finest H3 resolution whose average cell edge is at least ``radius_km`` (0 if none).
+
+    A point known to within ``radius_km`` is not placed in a cell smaller than its
+    own uncertainty.
+    """
+    finest = 0
+    for res in range(16):
+        if h3.average_hexagon_edge_length(res, unit="km") >= radius_km:
+            finest = res
+    return finest
 
 
 def iso3_country(text: str) -> str:

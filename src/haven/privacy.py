@@ -164,7 +164,7 @@ class Keyring:
         pending = session.info.setdefault(PENDING, {})
         if ("org", organisation_id) in pending:
             key_id = pending[("org", organisation_id)]
-            return key_id, pending[("id", key_id)]
+            return key_id, self.data_key(session, key_id)
         row = session.execute(
             select(DataKeyRow.id)
             .where(_org_is(organisation_id), DataKeyRow.retired_at.is_(None))

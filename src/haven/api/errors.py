@@ -2,19 +2,67 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from haven.errors import HavenError, InvalidInput, NotAuthenticated, NotFound, PayloadTooLarge
+from haven.errors import (
+    HavenError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+)
 
-__all__ = ["BodySizeLimit", "install_error_handlers"]
+__all__ = ["ERROR_RESPONSES", "BodySizeLimit", "ErrorBody", "install_error_handlers"]
+
+log = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong."""
+
+    code: str = Field(description="Stable machine-readable code, e.g. `invalid_input`.")
+    message: str
+    fields: dict[str, str] = Field(description="Each bad field and what is wrong with it.")
+
+
+class ErrorBody(BaseModel):
+    """The one shape of every error the API returns."""
+
+    error: ErrorDetail
+
+
+def _described(text: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": text}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _described("No valid credentials."),
+    403: _described("The credentials do not allow this (or a CSRF token is missing)."),
+    404: _described("Not found, or not visible to the caller."),
+    409: _described("Contradicts what is stored."),
+    413: _described("The request body is too large."),
+    422: _described("Invalid input; `fields` names each bad field. Nothing was written."),
+    429: _described("Too many attempts; see Retry-After."),
+    503: _described("The database is unavailable."),
+}
+"""Error responses every route may give, declared in the OpenAPI description."""
 
 
 def _error_response(error: HavenError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
+    headers: dict[str, str] = {}
+    if isinstance(error, NotAuthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
     return JSONResponse(error.to_dict(), status_code=error.http_status, headers=headers)
 
 
@@ -35,13 +83,18 @@ def install_error_handlers(app: FastAPI) -> None:
             return _error_response(exc.__cause__)
         if exc.status_code == 404:
             return _error_response(NotFound("no such endpoint"))
-        error = HavenError(str(exc.detail))
+        if exc.status_code == 400:  # FastAPI could not parse the body at all
+            return _error_response(
+                InvalidInput("the request body is not valid JSON", fields={"body": "not JSON"})
+            )
         return JSONResponse(
-            {"error": {"code": "http_error", "message": error.message, "fields": {}}},
+            {"error": {"code": "http_error", "message": str(exc.detail), "fields": {}}},
             status_code=exc.status_code,
+            headers=exc.headers,  # e.g. Allow on 405
         )
 
-    async def on_unexpected(_request: Request, _exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         return _error_response(HavenError("internal error; it has been logged"))
 
     app.add_exception_handler(HavenError, on_haven_error)

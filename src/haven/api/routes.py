@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
@@ -32,6 +33,7 @@ Purpose = Annotated[
     Query(
         min_length=3,
         max_length=300,
+        pattern=r"^[^\x00-\x1f]*[^\s\x00-\x1f][^\x00-\x1f]*$",
         description="Why you need the encrypted fields; needs the read_sensitive permission.",
     ),
 ]
@@ -45,6 +47,11 @@ def _read_report(db: Database, report_id: str, *, actor: Actor) -> Report:
 def _read_incident(db: Database, incident_id: str, *, actor: Actor) -> Incident:
     with db.read() as session:
         return incidents.get(session, incident_id, actor=actor)
+
+
+_ISO_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+)
 
 
 class IncidentQuery(BaseModel):
@@ -62,8 +69,15 @@ class IncidentQuery(BaseModel):
     certainty: list[Certainty] = Field(default_factory=list)
     perpetrator: list[PerpetratorCategory] = Field(default_factory=list)
     exercise: ExerciseFilter = ExerciseFilter.INCLUDE
-    limit: int | None = Field(default=None, ge=1)
-    cursor: str | None = None
+    limit: int | None = Field(default=None, ge=1, le=10_000)
+    cursor: str | None = Field(default=None, max_length=500, pattern=r"^[A-Za-z0-9_-]+$")
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _iso_only(cls, value: object) -> object:
+        if isinstance(value, str) and not _ISO_DATE.match(value):
+            raise ValueError("expected an ISO 8601 date or date-time, e.g. 2024-01-31T00:00:00Z")
+        return value
 
 
 class Health(BaseModel):
