@@ -206,3 +206,23 @@ def test_a_key_made_in_a_rolled_back_write_is_never_used(db: Database, settings:
             assert report.sensitive.narrative == PLANTED["narrative"]
     finally:
         reopened.close()
+
+
+def test_cached_key_serves_a_whole_batch(db: Database) -> None:
+    """A committed, cached data key is reused by several writes of one group commit."""
+    import threading  # noqa: PLC0415
+
+    db.write(lambda s: reports.submit(s, planted_report(), actor=SYSTEM))  # key now cached
+    gate = threading.Event()
+    held = db.submit(lambda s: gate.wait(5))  # holds the writer so the next ones batch up
+    batch = [
+        db.submit(lambda s: reports.submit(s, planted_report(), actor=SYSTEM)) for _ in range(3)
+    ]
+    gate.set()
+    held.result(timeout=30)
+    receipts = [f.result(timeout=30) for f in batch]
+    for receipt in receipts:
+        report = db.write(
+            lambda s, r=receipt.report_id: reports.get(s, r, actor=SYSTEM, purpose="batch test")
+        )
+        assert report.sensitive is not None
