@@ -1,0 +1,315 @@
+"""The authorisation matrix: every route × every role × own / other organisation.
+
+``MATRIX`` says, for each route of the OpenAPI description, what each caller
+must get. The first test fails when a route exists that the matrix does not
+cover (or the matrix names a route that no longer exists), so no new route
+ships without its access rules written down and checked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from haven import accounts, releases, reports
+from haven.accounts import SYSTEM, Actor, Permission, Role
+from haven.db import Database
+from haven.release_policy import ReleasePolicy
+
+OWN, OTHER = "Alpha Clinic Network", "Beta Relief"
+ROLES: list[Role | None] = [None, *Role]  # None: anonymous
+
+
+@dataclass
+class World:
+    """Users of every role in both organisations, and records owned by the first."""
+
+    db: Database
+    tokens: dict[tuple[Role, str], str]
+    incident_id: str
+    report_id: str
+    published: int
+
+    def actor(self, username: str) -> Actor:
+        with self.db.read() as session:
+            return accounts.actor_named(session, username)
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    params: dict[str, Any] | None = None
+    json: Any = None
+
+
+def _allowed(role: Role | None, *permissions: Permission) -> bool:
+    return role is not None and any(Actor("x", role).can(p) for p in permissions)
+
+
+def _sees_org_records(role: Role | None, *, same_org: bool) -> bool:
+    return same_org or role is Role.ADMIN
+
+
+def needs(*permissions: Permission, ok: int = 200) -> Callable[[Role | None, bool], int]:
+    """Expected status: 401 anonymous, 403 without one of ``permissions``, else ``ok``."""
+
+    def expect(role: Role | None, _same_org: bool) -> int:
+        if role is None:
+            return 401
+        return ok if _allowed(role, *permissions) else 403
+
+    return expect
+
+
+def org_record(*permissions: Permission) -> Callable[[Role | None, bool], int]:
+    """Reading a record of the first organisation (TLP:AMBER): other organisations get 404."""
+
+    def expect(role: Role | None, same_org: bool) -> int:
+        if role is None:
+            return 401
+        if not _allowed(role, Permission.READ_INCIDENTS):
+            return 403
+        if not _sees_org_records(role, same_org=same_org):
+            return 404
+        return 200 if all(_allowed(role, p) for p in permissions) else 403
+
+    return expect
+
+
+def anyone(status: int) -> Callable[[Role | None, bool], int]:
+    return lambda _role, _same_org: status
+
+
+def signed_in(status: int) -> Callable[[Role | None, bool], int]:
+    return lambda role, _same_org: 401 if role is None else status
+
+
+def _report_json() -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "source": {"name": "matrix test", "kind": "form"},
+        "occurred_at": "2024-01-15T08:00:00Z",
+        "country": "YEM",
+        "attack_types": ["Setting fire"],
+        "tlp": "amber",
+        "narrative": "matrix narrative",
+    }
+
+
+def _release(world: World, *, stage: str) -> int:
+    """A fresh release at ``stage`` (draft, approved, published); returns its version."""
+    maker, approver = world.actor("release-maker"), world.actor("release-approver")
+    version = world.db.write(
+        lambda s: releases.create(s, ReleasePolicy(), title=f"matrix {stage}", actor=maker)
+    ).version
+    if stage in {"approved", "published"}:
+        world.db.write(lambda s: releases.approve(s, version, actor=approver))
+    if stage == "published":
+        world.db.write(lambda s: releases.publish(s, version, actor=maker))
+    return version
+
+
+P = Permission
+MATRIX: dict[
+    tuple[str, str], tuple[Callable[[World], Call], Callable[[Role | None, bool], int]]
+] = {
+    ("GET", "/api/health"): (lambda w: Call("GET", "/api/health"), anyone(200)),
+    ("POST", "/api/reports"): (
+        lambda w: Call("POST", "/api/reports", json=_report_json()),
+        needs(P.SUBMIT_REPORT, ok=201),
+    ),
+    ("GET", "/api/reports/{report_id}"): (
+        lambda w: Call("GET", f"/api/reports/{w.report_id}"),
+        org_record(),
+    ),
+    ("GET", "/api/incidents"): (lambda w: Call("GET", "/api/incidents"), needs(P.READ_INCIDENTS)),
+    ("GET", "/api/incidents/{incident_id}"): (
+        lambda w: Call("GET", f"/api/incidents/{w.incident_id}"),
+        org_record(),
+    ),
+    ("POST", "/api/login"): (
+        lambda w: Call(
+            "POST", "/api/login", json={"username": "matrix-login", "password": "a long passphrase"}
+        ),
+        anyone(200),
+    ),
+    ("POST", "/api/logout"): (lambda w: Call("POST", "/api/logout"), anyone(401)),
+    ("GET", "/api/me"): (lambda w: Call("GET", "/api/me"), signed_in(200)),
+    ("POST", "/api/releases/preview"): (
+        lambda w: Call("POST", "/api/releases/preview", json={}),
+        needs(P.PREPARE_RELEASE),
+    ),
+    ("POST", "/api/releases/drafts"): (
+        lambda w: Call("POST", "/api/releases/drafts", json={"title": "matrix draft"}),
+        needs(P.PREPARE_RELEASE, ok=201),
+    ),
+    ("GET", "/api/releases"): (
+        lambda w: Call("GET", "/api/releases"),
+        needs(P.PREPARE_RELEASE, P.APPROVE_RELEASE),
+    ),
+    ("GET", "/api/releases/{version}"): (
+        lambda w: Call("GET", f"/api/releases/{w.published}"),
+        needs(P.PREPARE_RELEASE, P.APPROVE_RELEASE),
+    ),
+    ("GET", "/api/releases/{version}/content"): (
+        lambda w: Call("GET", f"/api/releases/{w.published}/content"),
+        needs(P.PREPARE_RELEASE, P.APPROVE_RELEASE),
+    ),
+    ("POST", "/api/releases/{version}/approve"): (
+        lambda w: Call("POST", f"/api/releases/{_release(w, stage='draft')}/approve"),
+        needs(P.APPROVE_RELEASE),
+    ),
+    ("POST", "/api/releases/{version}/publish"): (
+        lambda w: Call("POST", f"/api/releases/{_release(w, stage='approved')}/publish"),
+        needs(P.PREPARE_RELEASE),
+    ),
+    ("POST", "/api/releases/{version}/withdraw"): (
+        lambda w: Call(
+            "POST",
+            f"/api/releases/{_release(w, stage='published')}/withdraw",
+            json={"reason": "matrix withdrawal"},
+        ),
+        needs(P.PREPARE_RELEASE, P.APPROVE_RELEASE),
+    ),
+    ("GET", "/api/public/releases"): (lambda w: Call("GET", "/api/public/releases"), anyone(200)),
+    ("GET", "/api/public/releases/{version}"): (
+        lambda w: Call("GET", f"/api/public/releases/{w.published}"),
+        anyone(200),
+    ),
+    ("GET", "/api/public/releases/{version}/incidents"): (
+        lambda w: Call("GET", f"/api/public/releases/{w.published}/incidents"),
+        anyone(200),
+    ),
+    ("GET", "/api/public/releases/{version}/aggregates"): (
+        lambda w: Call("GET", f"/api/public/releases/{w.published}/aggregates"),
+        anyone(200),
+    ),
+    ("GET", "/api/public/releases/{version}/export.csv"): (
+        lambda w: Call("GET", f"/api/public/releases/{w.published}/export.csv"),
+        anyone(200),
+    ),
+    ("GET", "/api/public/releases/{version}/export.geojson"): (
+        lambda w: Call("GET", f"/api/public/releases/{w.published}/export.geojson"),
+        anyone(200),
+    ),
+    ("GET", "/api/public/releases/{version}/export.xlsx"): (
+        lambda w: Call("GET", f"/api/public/releases/{w.published}/export.xlsx"),
+        anyone(200),
+    ),
+}
+
+SENSITIVE_VARIANTS: dict[tuple[str, str], Callable[[World], Call]] = {
+    ("GET", "/api/reports/{report_id}"): lambda w: Call(
+        "GET", f"/api/reports/{w.report_id}", params={"purpose": "matrix check"}
+    ),
+    ("GET", "/api/incidents/{incident_id}"): lambda w: Call(
+        "GET", f"/api/incidents/{w.incident_id}", params={"purpose": "matrix check"}
+    ),
+}
+"""Reads that also open encrypted fields: they need ``read_sensitive`` on top."""
+
+
+@pytest.fixture
+def world(db: Database) -> World:
+    tokens: dict[tuple[Role, str], str] = {}
+    for org in (OWN, OTHER):
+        for role in Role:
+            name = f"{role.value}-{'own' if org == OWN else 'other'}"
+            tokens[(role, org)] = db.write(
+                lambda s, n=name, r=role, o=org: (
+                    accounts.add_user(s, n, role=r, organisation=o, password=None, actor=SYSTEM),
+                    accounts.create_token(s, n, name="matrix", actor=SYSTEM),
+                )[1]
+            )
+    for name, role in (("release-maker", Role.ANALYST), ("release-approver", Role.COORDINATOR)):
+        db.write(
+            lambda s, n=name, r=role: accounts.add_user(
+                s, n, role=r, organisation=OWN, password=None, actor=SYSTEM
+            )
+        )
+    db.write(
+        lambda s: accounts.add_user(
+            s,
+            "matrix-login",
+            role=Role.REPORTER,
+            organisation=OWN,
+            password="a long passphrase",
+            actor=SYSTEM,
+        )
+    )
+    with db.read() as session:
+        owner = accounts.actor_named(session, "reporter-own")
+    receipt = db.write(
+        lambda s: reports.submit(s, reports.ReportIn.model_validate(_report_json()), actor=owner)
+    )
+    world = World(
+        db=db,
+        tokens=tokens,
+        incident_id=receipt.incident_id,
+        report_id=receipt.report_id,
+        published=0,
+    )
+    world.published = _release(world, stage="published")
+    return world
+
+
+def _spec_routes(client: TestClient) -> set[tuple[str, str]]:
+    spec = client.get("/api/openapi.json").json()
+    return {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops}
+
+
+def test_matrix_covers_every_route(client: TestClient) -> None:
+    routes = _spec_routes(client)
+    assert routes - set(MATRIX) == set(), "routes without access rules in MATRIX"
+    assert set(MATRIX) - routes == set(), "MATRIX names routes that no longer exist"
+
+
+def _check(
+    client: TestClient, world: World, *, build: Callable[[World], Call], expect: Any
+) -> list[str]:
+    wrong = []
+    for role in ROLES:
+        for org in (OWN, OTHER):
+            if role is None and org == OTHER:
+                continue
+            call = build(world)
+            client.cookies.clear()
+            headers = (
+                {} if role is None else {"Authorization": f"Bearer {world.tokens[(role, org)]}"}
+            )
+            response = client.request(
+                call.method, call.path, params=call.params, json=call.json, headers=headers
+            )
+            wanted = expect(role, org == OWN)
+            if response.status_code != wanted:
+                who = (
+                    "anonymous"
+                    if role is None
+                    else f"{role.value} ({'own' if org == OWN else 'other'} org)"
+                )
+                wrong.append(
+                    f"{call.method} {call.path} as {who}: {response.status_code}, want {wanted}"
+                )
+    return wrong
+
+
+@pytest.mark.parametrize("route", sorted(MATRIX), ids=lambda r: f"{r[0]} {r[1]}")
+def test_route_answers_each_caller_as_the_matrix_says(
+    *, route: tuple[str, str], client: TestClient, world: World
+) -> None:
+    build, expect = MATRIX[route]
+    assert _check(client, world, build=build, expect=expect) == []
+
+
+@pytest.mark.parametrize("route", sorted(SENSITIVE_VARIANTS), ids=lambda r: f"{r[0]} {r[1]}")
+def test_opening_encrypted_fields_needs_read_sensitive(
+    *, route: tuple[str, str], client: TestClient, world: World
+) -> None:
+    expect = org_record(Permission.READ_SENSITIVE)
+    assert _check(client, world, build=SENSITIVE_VARIANTS[route], expect=expect) == []
