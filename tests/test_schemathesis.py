@@ -38,13 +38,13 @@ def _haven(env: dict[str, str], *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, datasets: Path) -> Iterator[dict[str, str]]:
-    """A real `haven serve` on 127.0.0.1 with the demo loaded, and a verifier's token."""
+    """A real `haven serve` on 127.0.0.1 with the demo loaded, and an admin token (every permission)."""
     data_dir = tmp_path_factory.mktemp("schemathesis")
     env = {**os.environ, "HAVEN_DATA_DIR": str(data_dir)}
     _haven(env, "init")
     _haven(env, "demo", "--datasets", str(datasets))
-    _haven(env, "user", "add", "fuzz-verifier", "--role", "verifier", "--org", "Fuzz Org")
-    token = _haven(env, "token", "create", "fuzz-verifier")
+    _haven(env, "user", "add", "fuzz-admin", "--role", "admin", "--org", "Fuzz Org")
+    token = _haven(env, "token", "create", "fuzz-admin")
     port = _free_port()
     process = subprocess.Popen(
         [str(HAVEN), "serve", "--host", "127.0.0.1", "--port", str(port)],

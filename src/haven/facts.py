@@ -10,6 +10,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     field_validator,
     model_validator,
 )
@@ -112,11 +113,11 @@ class EventFacts(BaseModel):
     weapons: list[Weapon] = Field(default_factory=list, max_length=20)
     narrative: LongText = ""
     context_flags: list[ContextFlag] = Field(default_factory=list, max_length=20)
-    warning_given: bool | None = Field(default=None, description="Was a warning given first?")
-    emblem_displayed: bool | None = Field(
+    warning_given: StrictBool | None = Field(default=None, description="Was a warning given first?")
+    emblem_displayed: StrictBool | None = Field(
         default=None, description="Was a protective emblem (red cross, crescent, crystal) shown?"
     )
-    military_use_alleged: bool | None = Field(
+    military_use_alleged: StrictBool | None = Field(
         default=None, description="Is military use of the site alleged by any party?"
     )
     certainty: Certainty | None = Field(

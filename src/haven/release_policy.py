@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any, Self
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from haven.errors import InvalidInput
 from haven.geo import iso3_country
@@ -120,7 +128,7 @@ class ReleasePolicy(BaseModel):
     since: date | None = Field(
         default=None, description="Release only incidents from the period holding this date on."
     )
-    publish_incidents: bool = Field(
+    publish_incidents: StrictBool = Field(
         default=True, description="Publish one coarsened row per incident, not only the counts."
     )
     dp_epsilon: float | None = Field(

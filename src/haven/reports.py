@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -93,7 +93,7 @@ class ReportIn(EventFacts):
     )
     sensitivity: Sensitivity = Sensitivity.HIGH
     tlp: Tlp = Tlp.AMBER
-    exercise: bool = Field(
+    exercise: StrictBool = Field(
         default=False, description="True for exercise (training) data; never mixed with real data."
     )
     reporter: ReporterIn | None = Field(default=None, description="Encrypted at rest.")
