@@ -11,10 +11,12 @@ from typing import Any
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haven.accounts import Role
 from haven.db import Database
+from haven.models import AuditEventRow
 from tests.conftest import make_token
 from tests.support.releases import (
     EXACT_LAT,
@@ -152,6 +154,20 @@ def test_exports_download_with_their_media_types(
     xlsx = client.get(f"{PUBLIC}/{version}/export.xlsx")
     assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert openpyxl.load_workbook(io.BytesIO(xlsx.content)).sheetnames[0] == "incidents"
+
+
+def test_every_export_is_audited(
+    *, client: TestClient, tokens: dict[str, dict[str, str]], db: Database
+) -> None:
+    version = published(client, tokens)
+    for suffix in ("csv", "geojson", "xlsx"):
+        assert client.get(f"{PUBLIC}/{version}/export.{suffix}").status_code == 200
+    with db.read() as session:
+        events = session.scalars(
+            select(AuditEventRow).where(AuditEventRow.action == "release.export")
+        ).all()
+        assert sorted(e.detail["format"] for e in events) == ["csv", "geojson", "xlsx"]
+        assert {(e.actor, e.entity_id) for e in events} == {("public", str(version))}
 
 
 def test_withdrawal_hides_a_release_from_the_public_api(

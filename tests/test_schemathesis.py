@@ -38,7 +38,7 @@ def _haven(env: dict[str, str], *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, datasets: Path) -> Iterator[dict[str, str]]:
-    """A real `haven serve` on 127.0.0.1 with the demo loaded, and an admin token (every permission)."""
+    """A real `haven serve` on 127.0.0.1, the demo loaded, and an admin token (every permission)."""
     data_dir = tmp_path_factory.mktemp("schemathesis")
     env = {**os.environ, "HAVEN_DATA_DIR": str(data_dir)}
     _haven(env, "init")

@@ -692,6 +692,12 @@ def release_export(ctx: click.Context, *, version: int, fmt: str, out: Path, tab
         content, fmt=exports.ExportFormat(fmt), table=exports.ExportTable(table)
     )
     out.write_bytes(rendered.data)
+    _write(
+        ctx,
+        lambda s: releases.record_export(
+            s, version, fmt=fmt, table=table, actor=SYSTEM, purpose=f"written to {out.name}"
+        ),
+    )
     click.echo(f"wrote {out} ({len(rendered.data)} bytes)")
 
 

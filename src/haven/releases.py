@@ -495,3 +495,24 @@ def public_content(session: Session, version: int) -> PublicContent:
         incidents=[PublicIncident.model_validate(d) for k, d in items if k == "incident"],
         cells=cells,
     )
+
+
+def record_export(
+    session: Session,
+    version: int,
+    *,
+    fmt: str,
+    table: str,
+    actor: Actor,
+    purpose: str | None = None,
+) -> None:
+    """Record that a published release was exported (who, when, which file, why if said)."""
+    audit.record(
+        session,
+        actor,
+        action="release.export",
+        entity_type="release",
+        entity_id=version,
+        detail={"format": fmt, "table": table},
+        purpose=purpose,
+    )

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel
 
 from haven import exports, releases
+from haven.accounts import Actor, Role
 from haven.api.auth import app_settings, database
 from haven.db import Database
 from haven.exports import ExportFormat, ExportTable
@@ -33,6 +34,10 @@ class PublicAggregates(BaseModel):
     cells: list[PublicCell]
 
 
+PUBLIC_READER = Actor(label="public", role=Role.REPORTER, scopes=frozenset())
+"""Who anonymous downloads of published releases are recorded as (no address is kept)."""
+
+
 def _download(media_type: str) -> dict[int | str, dict[str, Any]]:
     return {200: {"content": {media_type: {}}, "description": "The file."}}
 
@@ -41,6 +46,11 @@ def _export(db: Database, version: int, *, fmt: ExportFormat, table: ExportTable
     with db.read() as session:
         content = releases.public_content(session, version)
     rendered = exports.export(content, fmt=fmt, table=table)
+    db.write(
+        lambda s: releases.record_export(
+            s, version, fmt=fmt.value, table=table.value, actor=PUBLIC_READER
+        )
+    )
     return Response(
         rendered.data,
         media_type=rendered.media_type,
