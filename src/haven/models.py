@@ -26,11 +26,15 @@ __all__ = [
     "AuditChainRow",
     "AuditEventRow",
     "Base",
+    "CorrectionRow",
     "DataKeyRow",
     "FacilityRow",
+    "ImportRunRow",
     "IncidentAttackTypeRow",
     "IncidentRow",
     "LoginAttemptRow",
+    "MergeRow",
+    "MergeSuggestionRow",
     "OrganisationRow",
     "ReleaseItemRow",
     "ReleaseRow",
@@ -39,6 +43,7 @@ __all__ = [
     "SourceRow",
     "UTCDateTime",
     "UserRow",
+    "VerificationNoteRow",
     "WebSessionRow",
     "utcnow",
 ]
@@ -287,6 +292,13 @@ class IncidentRow(Base):
     tlp: Mapped[str] = mapped_column(String(14))
     is_exercise: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     report_count: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[str] = mapped_column(String(12), default="received", index=True)
+    """Verification state: received, in_review, verified, rejected, published, withdrawn."""
+    certainty_reason: Mapped[str] = mapped_column(Text, default="")
+    """Why the incident has its certainty (the WHO SSA rule that applied, or the override)."""
+    certainty_overridden: Mapped[bool] = mapped_column(Boolean, default=False)
+    merged_into: Mapped[str | None] = mapped_column(String(36), index=True)
+    """Set when this incident was merged into another; its reports moved there."""
     attack_type_rows: Mapped[list[IncidentAttackTypeRow]] = relationship(
         cascade="all, delete-orphan", lazy="raise"
     )
@@ -323,6 +335,100 @@ class ReportRow(Base):
     sensitivity: Mapped[str] = mapped_column(String(10))
     tlp: Mapped[str] = mapped_column(String(14))
     is_exercise: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_type: Mapped[str | None] = mapped_column(String(24))
+    """eyewitness, partner_self_report, secondary, media, social_media or anonymous."""
+    reliability: Mapped[str | None] = mapped_column(String(1))
+    """Admiralty source reliability, A (reliable) to F (cannot be judged)."""
+    credibility: Mapped[int | None] = mapped_column(Integer)
+    """Admiralty information credibility, 1 (confirmed) to 6 (cannot be judged)."""
+    import_run_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"), index=True)
+    row_number: Mapped[int | None] = mapped_column(Integer)
+    """The row of the imported file this report came from (1 = first data row)."""
+
+
+class ImportRunRow(Base):
+    """One import of a file: what it was, who ran it, and what came of each row."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    format: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    merged: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    rejects: Mapped[list[Any]] = mapped_column(default=list)
+    """Each rejected row: {"row": n, "column": name, "reason": text}."""
+
+
+class VerificationNoteRow(Base):
+    """One step of an incident's verification history: a comment, a state change, an override."""
+
+    __tablename__ = "verification_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))
+    from_state: Mapped[str | None] = mapped_column(String(12))
+    to_state: Mapped[str | None] = mapped_column(String(12))
+    text: Mapped[str] = mapped_column(Text, default="")
+
+
+class CorrectionRow(Base):
+    """A public correction: one change to a published incident, with its reason."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    field: Mapped[str] = mapped_column(String(60))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class MergeRow(Base):
+    """Two incidents found to be one event: the reports moved and how to undo it."""
+
+    __tablename__ = "merges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kept_incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    merged_incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    score: Mapped[float | None] = mapped_column(Float)
+    moved_report_ids: Mapped[list[Any]] = mapped_column(default=list)
+    undone_at: Mapped[datetime | None] = mapped_column()
+    undone_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class MergeSuggestionRow(Base):
+    """A possible duplicate in the grey zone, waiting for a verifier."""
+
+    __tablename__ = "merge_suggestions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    candidate_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    features: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(120))
+    decided_at: Mapped[datetime | None] = mapped_column()
 
 
 class AuditEventRow(Base):

@@ -1,8 +1,8 @@
-"""Initial schema: accounts, sessions, keys, facilities, incidents, reports, audit, releases.
+"""Initial schema: accounts, keys, facilities, incidents, reports, verification, audit, releases.
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 16:53:29.328505
+Create Date: 2026-11-26 17:32:16.616967
 """
 
 from __future__ import annotations
@@ -25,6 +25,26 @@ def upgrade() -> None:
         sa.Column("last_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_chain")),
     )
+    op.create_table(
+        "import_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("format", sa.String(length=20), nullable=False),
+        sa.Column("filename", sa.String(length=300), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("rows_read", sa.Integer(), nullable=False),
+        sa.Column("imported", sa.Integer(), nullable=False),
+        sa.Column("merged", sa.Integer(), nullable=False),
+        sa.Column("unchanged", sa.Integer(), nullable=False),
+        sa.Column("rejected", sa.Integer(), nullable=False),
+        sa.Column("rejects", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_runs")),
+    )
+    with op.batch_alter_table("import_runs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_import_runs_sha256"), ["sha256"], unique=False)
+
     op.create_table(
         "login_attempts",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -306,6 +326,10 @@ def upgrade() -> None:
         sa.Column("tlp", sa.String(length=14), nullable=False),
         sa.Column("is_exercise", sa.Boolean(), nullable=False),
         sa.Column("report_count", sa.Integer(), nullable=False),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("certainty_reason", sa.Text(), nullable=False),
+        sa.Column("certainty_overridden", sa.Boolean(), nullable=False),
+        sa.Column("merged_into", sa.String(length=36), nullable=True),
         sa.ForeignKeyConstraint(
             ["facility_id"], ["facilities.id"], name=op.f("fk_incidents_facility_id_facilities")
         ),
@@ -325,10 +349,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_incidents_h3_r8"), ["h3_r8"], unique=False)
         batch_op.create_index(batch_op.f("ix_incidents_is_exercise"), ["is_exercise"], unique=False)
         batch_op.create_index("ix_incidents_lat_lon", ["lat", "lon"], unique=False)
+        batch_op.create_index(batch_op.f("ix_incidents_merged_into"), ["merged_into"], unique=False)
         batch_op.create_index("ix_incidents_occurred_at_id", ["occurred_at", "id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_incidents_perpetrator_category"), ["perpetrator_category"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_incidents_state"), ["state"], unique=False)
 
     op.create_table(
         "release_items",
@@ -341,6 +367,26 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("release_id", "seq", name=op.f("pk_release_items")),
     )
+    op.create_table(
+        "corrections",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.String(length=36), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.Column("field", sa.String(length=60), nullable=False),
+        sa.Column("old_value", sa.Text(), nullable=True),
+        sa.Column("new_value", sa.Text(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_corrections_incident_id_incidents")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_corrections")),
+    )
+    with op.batch_alter_table("corrections", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_corrections_incident_id"), ["incident_id"], unique=False
+        )
+
     op.create_table(
         "incident_attack_types",
         sa.Column("incident_id", sa.String(length=36), nullable=False),
@@ -360,6 +406,70 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "merge_suggestions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.String(length=36), nullable=False),
+        sa.Column("candidate_id", sa.String(length=36), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("features", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("decided_by", sa.String(length=120), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["candidate_id"],
+            ["incidents.id"],
+            name=op.f("fk_merge_suggestions_candidate_id_incidents"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"],
+            ["incidents.id"],
+            name=op.f("fk_merge_suggestions_incident_id_incidents"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_merge_suggestions")),
+    )
+    with op.batch_alter_table("merge_suggestions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_merge_suggestions_candidate_id"), ["candidate_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_merge_suggestions_incident_id"), ["incident_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_merge_suggestions_status"), ["status"], unique=False)
+
+    op.create_table(
+        "merges",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kept_incident_id", sa.String(length=36), nullable=False),
+        sa.Column("merged_incident_id", sa.String(length=36), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.Column("automatic", sa.Boolean(), nullable=False),
+        sa.Column("score", sa.Float(), nullable=True),
+        sa.Column("moved_report_ids", sa.JSON(), nullable=False),
+        sa.Column("undone_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("undone_by", sa.String(length=120), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["kept_incident_id"],
+            ["incidents.id"],
+            name=op.f("fk_merges_kept_incident_id_incidents"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["merged_incident_id"],
+            ["incidents.id"],
+            name=op.f("fk_merges_merged_incident_id_incidents"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_merges")),
+    )
+    with op.batch_alter_table("merges", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_merges_kept_incident_id"), ["kept_incident_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_merges_merged_incident_id"), ["merged_incident_id"], unique=False
+        )
+
+    op.create_table(
         "reports",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("incident_id", sa.String(length=36), nullable=False),
@@ -376,6 +486,14 @@ def upgrade() -> None:
         sa.Column("sensitivity", sa.String(length=10), nullable=False),
         sa.Column("tlp", sa.String(length=14), nullable=False),
         sa.Column("is_exercise", sa.Boolean(), nullable=False),
+        sa.Column("source_type", sa.String(length=24), nullable=True),
+        sa.Column("reliability", sa.String(length=1), nullable=True),
+        sa.Column("credibility", sa.Integer(), nullable=True),
+        sa.Column("import_run_id", sa.Integer(), nullable=True),
+        sa.Column("row_number", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["import_run_id"], ["import_runs.id"], name=op.f("fk_reports_import_run_id_import_runs")
+        ),
         sa.ForeignKeyConstraint(
             ["incident_id"], ["incidents.id"], name=op.f("fk_reports_incident_id_incidents")
         ),
@@ -393,25 +511,76 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reports")),
     )
     with op.batch_alter_table("reports", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_reports_import_run_id"), ["import_run_id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_reports_incident_id"), ["incident_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_reports_source_id"), ["source_id"], unique=False)
+
+    op.create_table(
+        "verification_notes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.String(length=36), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor_user_id", sa.Integer(), nullable=True),
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("from_state", sa.String(length=12), nullable=True),
+        sa.Column("to_state", sa.String(length=12), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_user_id"], ["users.id"], name=op.f("fk_verification_notes_actor_user_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"],
+            ["incidents.id"],
+            name=op.f("fk_verification_notes_incident_id_incidents"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_verification_notes")),
+    )
+    with op.batch_alter_table("verification_notes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_verification_notes_incident_id"), ["incident_id"], unique=False
+        )
 
 
 def downgrade() -> None:
 
+    with op.batch_alter_table("verification_notes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_verification_notes_incident_id"))
+
+    op.drop_table("verification_notes")
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reports_source_id"))
         batch_op.drop_index(batch_op.f("ix_reports_incident_id"))
+        batch_op.drop_index(batch_op.f("ix_reports_import_run_id"))
 
     op.drop_table("reports")
+    with op.batch_alter_table("merges", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_merges_merged_incident_id"))
+        batch_op.drop_index(batch_op.f("ix_merges_kept_incident_id"))
+
+    op.drop_table("merges")
+    with op.batch_alter_table("merge_suggestions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_merge_suggestions_status"))
+        batch_op.drop_index(batch_op.f("ix_merge_suggestions_incident_id"))
+        batch_op.drop_index(batch_op.f("ix_merge_suggestions_candidate_id"))
+
+    op.drop_table("merge_suggestions")
     with op.batch_alter_table("incident_attack_types", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_incident_attack_types_attack_type"))
 
     op.drop_table("incident_attack_types")
+    with op.batch_alter_table("corrections", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_corrections_incident_id"))
+
+    op.drop_table("corrections")
     op.drop_table("release_items")
     with op.batch_alter_table("incidents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_incidents_state"))
         batch_op.drop_index(batch_op.f("ix_incidents_perpetrator_category"))
         batch_op.drop_index("ix_incidents_occurred_at_id")
+        batch_op.drop_index(batch_op.f("ix_incidents_merged_into"))
         batch_op.drop_index("ix_incidents_lat_lon")
         batch_op.drop_index(batch_op.f("ix_incidents_is_exercise"))
         batch_op.drop_index(batch_op.f("ix_incidents_h3_r8"))
@@ -465,4 +634,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_login_attempts_address_at")
 
     op.drop_table("login_attempts")
+    with op.batch_alter_table("import_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_import_runs_sha256"))
+
+    op.drop_table("import_runs")
     op.drop_table("audit_chain")
