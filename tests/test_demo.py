@@ -10,12 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from haven import demo, facilities, reports
+from haven import demo, facilities, reports, sessions
 from haven import incidents as incidents_service
 from haven.accounts import SYSTEM
 from haven.db import Database
 from haven.errors import InvalidInput
 from haven.models import FacilityRow, IncidentRow, ReportRow
+from haven.settings import Settings
 
 
 def test_demo_loads_hospitals_and_exercise_reports_once(
@@ -96,3 +97,23 @@ def test_facility_file_errors_name_the_feature(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
         facilities.read_geojson_points(bad)
     assert "features[1].geometry.coordinates" in caught.value.fields
+
+
+def test_demo_people_sign_in_with_their_written_passwords(
+    *, db: Database, client: TestClient, tmp_path: Path, settings: Settings
+) -> None:
+    credentials = tmp_path / "demo-credentials.txt"
+    demo.ensure_demo_people(
+        db, credentials_file=credentials, hasher=sessions.password_hasher(settings)
+    )
+    demo.ensure_demo_people(
+        db, credentials_file=credentials, hasher=sessions.password_hasher(settings)
+    )
+    assert credentials.stat().st_mode & 0o777 == 0o600
+    lines = dict(line.split(" ", 1) for line in credentials.read_text().splitlines())
+    assert set(lines) == set(demo.DEMO_PEOPLE)
+    answer = client.post(
+        "/api/login", json={"username": "demo-verifier", "password": lines["demo-verifier"]}
+    )
+    assert answer.status_code == 200, answer.text
+    assert client.get("/api/me").json()["role"] == "verifier"

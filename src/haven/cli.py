@@ -141,8 +141,9 @@ def serve(ctx: click.Context, *, host: str | None, port: int | None) -> None:
 def demo(ctx: click.Context, *, datasets: Path, seed: int) -> None:
     """Load the demo: real Gaza hospitals and clearly labelled EXERCISE reports.
 
-    Creates the user `demo-analyst` and writes its API token to DATA_DIR/demo-token.txt.
-    Safe to run again.
+    Creates the user `demo-analyst` and writes its API token to DATA_DIR/demo-token.txt,
+    and the users `demo-verifier` and `demo-coordinator`, who sign in with the passwords
+    written to DATA_DIR/demo-credentials.txt. Safe to run again.
 
     Example:
 
@@ -154,12 +155,21 @@ def demo(ctx: click.Context, *, datasets: Path, seed: int) -> None:
     with _database(ctx) as db:
         summary = demo_data.load(db, datasets=datasets, seed=seed)
         token = demo_data.ensure_demo_token(db, token_file=settings.data_dir / "demo-token.txt")
+        demo_data.ensure_demo_people(
+            db,
+            credentials_file=settings.data_dir / "demo-credentials.txt",
+            hasher=sessions.password_hasher(settings),
+        )
     click.echo(
         f"facilities: {summary.facilities_added} added, {summary.facilities_unchanged} unchanged"
     )
     click.echo(f"EXERCISE reports: {summary.reports_added} added, {summary.reports_unchanged} kept")
     click.echo(f"API token for demo-analyst (also in {settings.data_dir / 'demo-token.txt'}):")
     click.echo(token)
+    click.echo(
+        f"demo-verifier and demo-coordinator sign in with POST /api/login; their passwords "
+        f"are in {settings.data_dir / 'demo-credentials.txt'}"
+    )
 
 
 @cli.group()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import random
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -167,3 +170,41 @@ def ensure_demo_token(db: Database, *, token_file: Path) -> str:
     token_file.write_text(token + "\n", encoding="utf-8")
     token_file.chmod(0o600)
     return token
+
+
+DEMO_PEOPLE = {
+    "demo-verifier": Role.VERIFIER,
+    "demo-coordinator": Role.COORDINATOR,
+}
+"""Demo users who sign in with a password (kept in DATA_DIR/demo-credentials.txt)."""
+
+
+def ensure_demo_people(db: Database, *, credentials_file: Path, hasher: PasswordHasher) -> None:
+    """Create the demo verifier and coordinator with random passwords, once.
+
+    The passwords are written to ``credentials_file`` (mode 0600) and nowhere else;
+    running the demo again keeps them.
+    """
+    if credentials_file.exists():
+        return
+    passwords = {name: secrets.token_urlsafe(12) for name in DEMO_PEOPLE}
+
+    def make(session: Session) -> None:
+        for name, role in DEMO_PEOPLE.items():
+            if session.scalar(select(UserRow.id).where(UserRow.username == name)) is None:
+                accounts.add_user(
+                    session,
+                    name,
+                    role=role,
+                    organisation=DEMO_ORG,
+                    password=passwords[name],
+                    actor=SYSTEM,
+                    hasher=hasher,
+                )
+
+    db.write(make)
+    credentials_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        for name, password in passwords.items():
+            handle.write(f"{name} {password}\n")
