@@ -29,6 +29,10 @@ install-test: $(VENV)/.installed-test
 demo: install
 	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven init
 	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven demo --datasets $(DATASETS)
+	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven import awsd $(DATASETS)/awsd_security_incidents_1997_2025.csv
+	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven import shcc $(DATASETS)/shcc_attacks_on_health_care_2016_2023.xlsx
+	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven import kika $(DATASETS)/insecurity_insight_aid_worker_kika_2020_2024.json
+	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven import who_ssa $(DATASETS)/who_ssa_attacks_2017_2024.csv
 	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven serve --host $(HOST) --port $(PORT)
 
 ## make test: install what the tests need, then lint, type-check and run the whole suite

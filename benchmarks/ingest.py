@@ -5,20 +5,20 @@ Run from the repository root (about three minutes with the defaults):
     .venv/bin/python benchmarks/ingest.py
     .venv/bin/python benchmarks/ingest.py --backends sqlite --duration 5 --no-write
 
-For each backend, in one run and on the same disk, it measures:
+For each backend, in one run and on the same disk, and for each ``--concurrency`` level:
 
 * the raw baseline: one single-row ``INSERT`` + ``COMMIT`` per transaction from one Python
   connection, with the durability Haven uses (SQLite: WAL and ``synchronous=FULL``;
   PostgreSQL: ``fsync=on``, ``synchronous_commit=on``). The row is an id and a JSON text of
-  the same size as the report the API receives;
-* Haven: ``haven serve`` in a subprocess (killed at the end, and bounded by ``timeout``) and
+  the same size as the report the API receives. It runs right before each Haven run, so
+  that a machine shared with other work slows both sides of each ratio alike;
+* Haven: ``haven serve`` in a subprocess (stopped at the end, and bounded by ``timeout``) and
   an asyncio load generator that keeps C keep-alive connections busy posting new reports
-  (a fresh UUID each) for ``--warmup`` + ``--duration`` seconds, at each ``--concurrency``
-  level. Every response must be 201 and the database must then hold exactly as many new
-  reports as were accepted.
+  (a fresh UUID each) for ``--warmup`` + ``--duration`` seconds. Every response must be 201
+  and the database must then hold exactly as many new reports as were accepted.
 
 The figures, the machine and the command go to ``docs/benchmarks.md`` between the
-``ingest`` markers; the rest of that page is kept.
+``ingest`` markers; the rest of that page is kept. The exit status is 1 if a check failed.
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ class BaselineResult:
     seconds: float
     latencies: Latencies
     rows_match: bool
+    other_cpu: float = float("nan")
 
     @property
     def per_second(self) -> float:
@@ -124,6 +125,7 @@ class LoadResult:
     rows_added: int = -1
     server_cpu: float = float("nan")
     client_cpu: float = float("nan")
+    other_cpu: float = float("nan")
     baseline: BaselineResult | None = None
 
     @property
@@ -175,7 +177,7 @@ def sqlite_baseline(path: Path, *, seconds: float, warmup: float) -> BaselineRes
             )
             conn.execute("COMMIT")
 
-        done, latencies = _timed_loop(one, seconds=seconds, warmup=warmup)
+        done, latencies, other_cpu = _timed_loop(one, seconds=seconds, warmup=warmup)
         stored = conn.execute("SELECT count(*) FROM raw_reports").fetchone()[0]
         synchronous = conn.execute("PRAGMA synchronous").fetchone()[0]
     finally:
@@ -187,6 +189,7 @@ def sqlite_baseline(path: Path, *, seconds: float, warmup: float) -> BaselineRes
         seconds=seconds,
         latencies=latencies,
         rows_match=stored - before == done,
+        other_cpu=other_cpu,
     )
 
 
@@ -215,7 +218,7 @@ def postgres_baseline(url: str, *, seconds: float, warmup: float) -> BaselineRes
             )
             conn.commit()
 
-        done, latencies = _timed_loop(one, seconds=seconds, warmup=warmup)
+        done, latencies, other_cpu = _timed_loop(one, seconds=seconds, warmup=warmup)
         stored = conn.execute("SELECT count(*) FROM raw_reports").fetchone()[0]  # type: ignore[index]
     return BaselineResult(
         name=POSTGRES_BASELINE,
@@ -223,26 +226,73 @@ def postgres_baseline(url: str, *, seconds: float, warmup: float) -> BaselineRes
         seconds=seconds,
         latencies=latencies,
         rows_match=stored - before == done,
+        other_cpu=other_cpu,
     )
 
 
-def _timed_loop(one: Callable[[], None], *, seconds: float, warmup: float) -> tuple[int, Latencies]:
-    """Call ``one`` for ``warmup`` then ``seconds``; latencies of the calls that ended in the
-    measured window, and the number of calls in all."""
+def _timed_loop(
+    one: Callable[[], None], *, seconds: float, warmup: float
+) -> tuple[int, Latencies, float]:
+    """Call ``one`` for ``warmup`` then ``seconds`` seconds.
+
+    Returns the number of calls in all, the latencies of the measured calls, and the share
+    of one core that other processes used meanwhile.
+    """
     latencies = Latencies()
-    start = time.perf_counter()
-    measure_from = start + warmup
-    stop_at = measure_from + seconds
     done = 0
-    now = start
+    measure_from = time.perf_counter() + warmup
+    while time.perf_counter() < measure_from:
+        one()
+        done += 1
+    first = CpuSample.take(server_pid=None)
+    stop_at = first.wall + seconds
+    now = first.wall
     while now < stop_at:
         began = now
         one()
         done += 1
         now = time.perf_counter()
-        if measure_from <= now < stop_at:
-            latencies.values.append(now - began)
-    return done, latencies
+        latencies.values.append(now - began)
+    _, _, other = first.shares(CpuSample.take(server_pid=None))
+    return done, latencies, other
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU seconds used so far by this process, the server, and the whole machine."""
+
+    wall: float
+    own: float
+    server: float
+    machine: float
+
+    @classmethod
+    def take(cls, *, server_pid: int | None) -> CpuSample:
+        return cls(
+            wall=time.perf_counter(),
+            own=time.process_time(),
+            server=_process_cpu_seconds(server_pid),
+            machine=_machine_busy_seconds(),
+        )
+
+    def shares(self, later: CpuSample) -> tuple[float, float, float]:
+        """Shares of one core used since this sample: this process, the server, the others."""
+        window = later.wall - self.wall
+        own = (later.own - self.own) / window
+        server = (later.server - self.server) / window
+        machine = (later.machine - self.machine) / window
+        others = machine - own - (0.0 if math.isnan(server) else server)
+        return own, server, others if math.isnan(others) else max(0.0, others)  # clock ticks
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent on work since boot (not idle, I/O wait or steal)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    except (OSError, ValueError):
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq = fields
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 # --- load generator ------------------------------------------------------------------------
@@ -266,6 +316,7 @@ class _Load:
             "\r\n"
         )
         self.open = 0
+        self.connections: list[_Connection] = []
         self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def request(self) -> bytes:
@@ -324,6 +375,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
         self.load.open += 1
+        self.load.connections.append(self)
         self._send()
 
     def _send(self) -> None:
@@ -366,24 +418,29 @@ async def _drive(
     load = _Load(
         result, token=token, measure_from=start + warmup, stop_at=start + warmup + result.seconds
     )
-    cpu: dict[str, float] = {}
+    samples: list[CpuSample] = []
 
-    def snapshot(label: str) -> None:
-        cpu[f"client_{label}"] = time.process_time()
-        cpu[f"server_{label}"] = _process_cpu_seconds(server_pid)
+    def snapshot() -> None:
+        samples.append(CpuSample.take(server_pid=server_pid))
 
-    loop.call_later(warmup, snapshot, "from")
-    loop.call_later(warmup + result.seconds, snapshot, "to")
-    for _ in range(result.concurrency):
-        await loop.create_connection(lambda: _Connection(load), HOST, port)
+    loop.call_later(warmup, snapshot)
+    loop.call_later(warmup + result.seconds, snapshot)
     try:
-        await asyncio.wait_for(asyncio.shield(load.finished), warmup + result.seconds + 60)
-    except TimeoutError:
-        result.errors.append("the server did not answer every request within 60 s of the end")
-    window = result.seconds
-    if {"client_from", "client_to"} <= cpu.keys():
-        result.client_cpu = (cpu["client_to"] - cpu["client_from"]) / window
-        result.server_cpu = (cpu["server_to"] - cpu["server_from"]) / window
+        for _ in range(result.concurrency):
+            await loop.create_connection(lambda: _Connection(load), HOST, port)
+    except OSError as exc:
+        result.errors.append(f"cannot connect: {exc}")
+    if load.open:
+        try:
+            await asyncio.wait_for(asyncio.shield(load.finished), warmup + result.seconds + 60)
+        except TimeoutError:
+            result.errors.append("the server did not answer every request within 60 s of the end")
+            for connection in load.connections:
+                connection.finishing = True
+                if connection.transport is not None:
+                    connection.transport.abort()
+    if len(samples) == 2:
+        result.client_cpu, result.server_cpu, result.other_cpu = samples[0].shares(samples[1])
 
 
 def run_load(
@@ -546,6 +603,9 @@ def measure(
             result.rows_added = count_reports() - before
             result.baseline = raw
             print(f"  {_run_line(result)}", flush=True)
+            if not result.ok:
+                tail = "\n    ".join(log.read_text(errors="replace").splitlines()[-40:])
+                print(f"  server log ({log.name}), last lines:\n    {tail}", flush=True)
             runs.append(result)
     return runs
 
@@ -555,7 +615,8 @@ def _baseline_line(raw: BaselineResult) -> str:
     return (
         f"baseline   : {raw.per_second:8.0f} tx/s       "
         f"p50 {_fmt(raw.latencies.percentile_ms(50), 2)} ms  "
-        f"p99 {_fmt(raw.latencies.percentile_ms(99), 2)} ms  {check}"
+        f"p99 {_fmt(raw.latencies.percentile_ms(99), 2)} ms  "
+        f"CPU: others {_fmt(raw.other_cpu * 100, 0)}%  {check}"
     )
 
 
@@ -565,7 +626,8 @@ def _run_line(run: LoadResult) -> str:
         f"Haven c={run.concurrency:<3}: {run.per_second:8.0f} reports/s  "
         f"p50 {_fmt(run.latencies.percentile_ms(50))} ms  "
         f"p99 {_fmt(run.latencies.percentile_ms(99))} ms"
-        f"  server CPU {run.server_cpu:.0%}  client CPU {run.client_cpu:.0%}  "
+        f"  CPU: server {_fmt(run.server_cpu * 100, 0)}%, client {_fmt(run.client_cpu * 100, 0)}%, "
+        f"others {_fmt(run.other_cpu * 100, 0)}%  "
         f"accepted {run.accepted_total}, rows added {run.rows_added}: {check}"
     )
 
@@ -611,7 +673,11 @@ def run_postgresql(args: argparse.Namespace, workdir: Path) -> BackendResult:
     if bin_dir is None:
         result.skipped = "no PostgreSQL server binaries (initdb, pg_ctl) found"
         return result
-    server = support.start_postgres(bin_dir)
+    try:
+        server = support.start_postgres(bin_dir)
+    except (RuntimeError, OSError, LookupError, subprocess.SubprocessError) as exc:
+        result.skipped = f"the throw-away PostgreSQL server did not start ({exc})"
+        return result
     try:
         baseline_url = _libpq_url(server.create_database("raw_baseline"))
         haven_url = server.create_database("haven_bench")
@@ -674,7 +740,23 @@ def machine_facts(workdir: Path) -> list[tuple[str, str]]:
         ("Python", platform.python_version()),
         ("SQLite", sqlite3.sqlite_version),
         ("Packages", packages),
+        ("Haven source", _revision()),
     ]
+
+
+def _revision() -> str:
+    """The git commit the run used, and whether the work tree had changes on top of it."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(REPO), "describe", "--always", "--dirty=+uncommitted changes"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+    return done.stdout.strip().replace("+", " + ")
 
 
 def _version_of(name: str) -> str:
@@ -708,7 +790,7 @@ def render(results: list[BackendResult], *, machine: list[tuple[str, str]], comm
         "",
         "Sustained `POST /api/reports` through the HTTP API, each report durable before its",
         "201, against the raw baseline of single-row durable inserts measured in the same run.",
-        f"Aim: Haven at {AIM:.0%} or more of the raw baseline.",
+        f"Aim: Haven at {AIM * 100:.0f} % or more of the raw baseline.",
         "",
         f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with:",
         "",
@@ -729,8 +811,8 @@ def render(results: list[BackendResult], *, machine: list[tuple[str, str]], comm
         "",
         "| backend | baseline | connections | baseline tx/s | baseline p50 / p99 ms "
         "| Haven reports/s | % of baseline | Haven p50 / p99 ms | server CPU | client CPU "
-        "| all 201, rows match |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| others' CPU, baseline / Haven | all 201, rows match |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     lines += [_result_row(r.backend, run) for r in results for run in r.runs]
     lines += ["", *_summary(results)]
@@ -742,11 +824,12 @@ def render(results: list[BackendResult], *, machine: list[tuple[str, str]], comm
         "before each Haven run, on the same disk, and the ratio compares the two. Haven runs",
         "`haven serve` (one uvicorn process) with its default settings; the load generator is an",
         "asyncio client in another process that keeps the given number of keep-alive connections",
-        "busy, one request in flight each, every report with a new UUID. A report is stored as a",
-        "report, a new incident, its attack type and two audit events, committed by the single",
-        "writer (group commit) before the 201. CPU columns are the share of one core the server",
-        "process and the load generator used during the window (the machine has "
-        f"{os.cpu_count()} cores).",
+        "busy, one request in flight each, every report with a new UUID. Each report takes",
+        "Haven's whole write path (report, new incident, audit events) and is committed by the",
+        "single writer (group commit) before its 201. CPU columns are the share of one core",
+        "that the server process, the load generator and all other processes used during the",
+        f"window (the machine has {os.cpu_count()} cores; on PostgreSQL the others include the",
+        "database server). Much CPU used by others means the machine was shared meanwhile.",
         END_MARK,
     ]
     return "\n".join(lines) + "\n"
@@ -763,7 +846,9 @@ def _result_row(backend: str, run: LoadResult) -> str:
         f"| {_pair_ms(raw.latencies if raw else Latencies(), 2)} "
         f"| {run.per_second:,.0f} | {_fmt(run.ratio * 100, 0)} % "
         f"| {_pair_ms(run.latencies, 1)} "
-        f"| {_fmt(run.server_cpu * 100, 0)} % | {_fmt(run.client_cpu * 100, 0)} % | {check} |"
+        f"| {_fmt(run.server_cpu * 100, 0)} % | {_fmt(run.client_cpu * 100, 0)} % "
+        f"| {_fmt(raw.other_cpu * 100 if raw else float('nan'), 0)} % "
+        f"/ {_fmt(run.other_cpu * 100, 0)} % | {check} |"
     )
 
 
@@ -774,18 +859,48 @@ def _pair_ms(latencies: Latencies, digits: int) -> str:
 
 def _summary(results: list[BackendResult]) -> list[str]:
     lines = []
+    shared = _busiest_other(results)
+    saturated = shared > (os.cpu_count() or 1) - 1
     for r in results:
         if r.skipped:
             lines.append(f"- {r.backend}: skipped, {r.skipped}.")
         elif r.runs:
             best = max(r.runs, key=lambda run: run.per_second)
             verdict = "met" if best.ratio >= AIM and best.ok else "not met"
+            if saturated:
+                verdict = "not judged, the machine was saturated (see below)"
             lines.append(
                 f"- {r.backend}: best {best.per_second:,.0f} reports/s with {best.concurrency} "
-                f"connections, {_fmt(best.ratio * 100, 0)} % of its baseline: aim {verdict}."
+                f"connection{'s' if best.concurrency != 1 else ''}, "
+                f"{_fmt(best.ratio * 100, 0)} % of its baseline: aim {verdict}."
             )
         lines += [f"- {r.backend}: {note}" for note in r.notes]
+    if saturated:
+        lines.append(
+            f"- **Other processes used up to {shared * 100:.0f} % of a core in the SQLite "
+            "windows, leaving this benchmark less than one core: these figures measure the "
+            "contention, not Haven. Run it again on a quiet machine.**"
+        )
+    elif shared > 0.25:
+        lines.append(
+            f"- Other processes used up to {shared * 100:.0f} % of a core in the SQLite "
+            "windows: the machine was shared, so the absolute figures are lower and noisier "
+            "than on a quiet one (each ratio still compares slices taken one after the other)."
+        )
     return lines
+
+
+def _busiest_other(results: list[BackendResult]) -> float:
+    """The most CPU other processes took in a SQLite window (PostgreSQL's count its server)."""
+    shares = [
+        share
+        for r in results
+        if r.backend == "SQLite"
+        for run in r.runs
+        for share in (run.other_cpu, run.baseline.other_cpu if run.baseline else math.nan)
+        if not math.isnan(share)
+    ]
+    return max(shares, default=0.0)
 
 
 def write_page(path: Path, section: str) -> None:

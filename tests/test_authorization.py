@@ -90,6 +90,14 @@ def signed_in(status: int) -> Callable[[Role | None, bool], int]:
     return lambda role, _same_org: 401 if role is None else status
 
 
+def _points() -> dict[str, Any]:
+    """A GeoJSON file of one point, as an admin would import it."""
+    point = {"type": "Point", "coordinates": [44.2, 15.35]}
+    props = {"id": "matrix-1", "date": "2024-01-15", "country": "YEM"}
+    feature = {"type": "Feature", "geometry": point, "properties": props}
+    return {"type": "FeatureCollection", "features": [feature]}
+
+
 def _report_json() -> dict[str, Any]:
     return {
         "id": str(uuid.uuid4()),
@@ -113,6 +121,66 @@ def _release(world: World, *, stage: str) -> int:
     if stage == "published":
         world.db.write(lambda s: releases.publish(s, version, actor=maker))
     return version
+
+
+def verify_record(ok: int = 200) -> Callable[[Role | None, bool], int]:
+    """Acting on the first organisation's incidents: needs ``verify``; other organisations 404."""
+
+    def expect(role: Role | None, same_org: bool) -> int:
+        if role is None:
+            return 401
+        if not _allowed(role, Permission.VERIFY):
+            return 403
+        return ok if _sees_org_records(role, same_org=same_org) else 404
+
+    return expect
+
+
+def _incident_pair(world: World) -> tuple[str, str]:
+    """Two fresh incidents of the first organisation."""
+    with world.db.read() as session:
+        owner = accounts.actor_named(session, "reporter-own")
+    return tuple(  # type: ignore[return-value]
+        world.db.write(
+            lambda s: reports.submit(
+                s, reports.ReportIn.model_validate(_report_json()), actor=owner
+            )
+        ).incident_id
+        for _ in range(2)
+    )
+
+
+def _suggestion(world: World) -> int:
+    from haven.models import MergeSuggestionRow  # noqa: PLC0415 - only the matrix needs it
+
+    first, second = _incident_pair(world)
+
+    def add(session: Any) -> int:
+        row = MergeSuggestionRow(incident_id=first, candidate_id=second, score=0.5, features={})
+        session.add(row)
+        session.flush()
+        return int(row.id)
+
+    return world.db.write(add)
+
+
+def _merge(world: World) -> int:
+    from haven import dedup  # noqa: PLC0415 - only the matrix needs it
+
+    first, second = _incident_pair(world)
+    return world.db.write(lambda s: dedup.merge(s, first, merged=second, actor=SYSTEM).id)
+
+
+def _merge_call(world: World) -> Call:
+    first, second = _incident_pair(world)
+    return Call("POST", f"/api/incidents/{first}/merge", json={"merged": second})
+
+
+def _fresh_incident(world: World) -> str:
+    """A new incident of the first organisation, still ``received`` (for state changes)."""
+    owner = world.actor("reporter-own")
+    report = reports.ReportIn.model_validate(_report_json())
+    return world.db.write(lambda s: reports.submit(s, report, actor=owner)).incident_id
 
 
 P = Permission
@@ -178,6 +246,46 @@ MATRIX: dict[
         needs(P.PREPARE_RELEASE, P.APPROVE_RELEASE),
     ),
     ("GET", "/api/public/releases"): (lambda w: Call("GET", "/api/public/releases"), anyone(200)),
+    ("POST", "/api/incidents/{incident_id}/state"): (
+        lambda w: Call(
+            "POST", f"/api/incidents/{_fresh_incident(w)}/state", json={"to": "in_review"}
+        ),
+        verify_record(),
+    ),
+    ("POST", "/api/incidents/{incident_id}/certainty"): (
+        lambda w: Call(
+            "POST",
+            f"/api/incidents/{_fresh_incident(w)}/certainty",
+            json={"certainty": "possible", "rationale": "matrix override rationale"},
+        ),
+        verify_record(),
+    ),
+    ("POST", "/api/incidents/{incident_id}/comments"): (
+        lambda w: Call(
+            "POST", f"/api/incidents/{w.incident_id}/comments", json={"text": "matrix comment"}
+        ),
+        verify_record(ok=201),
+    ),
+    ("POST", "/api/reports/{report_id}/grade"): (
+        lambda w: Call(
+            "POST",
+            f"/api/reports/{w.report_id}/grade",
+            json={"source_type": "eyewitness", "reliability": "B", "credibility": 2},
+        ),
+        verify_record(),
+    ),
+    ("GET", "/api/incidents/{incident_id}/history"): (
+        lambda w: Call("GET", f"/api/incidents/{w.incident_id}/history"),
+        org_record(),
+    ),
+    ("GET", "/api/verification/queue"): (
+        lambda w: Call("GET", "/api/verification/queue"),
+        needs(P.VERIFY),
+    ),
+    ("GET", "/api/public/corrections"): (
+        lambda w: Call("GET", "/api/public/corrections"),
+        anyone(200),
+    ),
     ("GET", "/api/public/releases/{version}"): (
         lambda w: Call("GET", f"/api/public/releases/{w.published}"),
         anyone(200),
@@ -201,6 +309,27 @@ MATRIX: dict[
     ("GET", "/api/public/releases/{version}/export.xlsx"): (
         lambda w: Call("GET", f"/api/public/releases/{w.published}/export.xlsx"),
         anyone(200),
+    ),
+    ("POST", "/api/imports"): (
+        lambda w: Call("POST", "/api/imports", params={"format": "geojson"}, json=_points()),
+        needs(P.IMPORT_DATA),
+    ),
+    ("GET", "/api/duplicates/suggestions"): (
+        lambda w: Call("GET", "/api/duplicates/suggestions"),
+        needs(P.VERIFY),
+    ),
+    ("POST", "/api/duplicates/suggestions/{suggestion_id}/decision"): (
+        lambda w: Call(
+            "POST",
+            f"/api/duplicates/suggestions/{_suggestion(w)}/decision",
+            json={"verdict": "reject"},
+        ),
+        verify_record(),
+    ),
+    ("POST", "/api/incidents/{incident_id}/merge"): (_merge_call, verify_record()),
+    ("POST", "/api/merges/{merge_id}/undo"): (
+        lambda w: Call("POST", f"/api/merges/{_merge(w)}/undo"),
+        verify_record(),
     ),
 }
 

@@ -60,12 +60,21 @@ class Permission(StrEnum):
     """Preview, create, publish and withdraw public releases (see docs/privacy.md)."""
     APPROVE_RELEASE = "approve_release"
     """Approve a release someone else created (the two-person rule); withdraw one."""
+    IMPORT_DATA = "import_data"
+    """Import published datasets (``haven import``, ``POST /api/imports``); admins only."""
+    VERIFY = "verify"
+    """Grade certainty, move incidents through verification, comment (see docs/verification.md)."""
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.REPORTER: frozenset({Permission.SUBMIT_REPORT}),
     Role.VERIFIER: frozenset(
-        {Permission.SUBMIT_REPORT, Permission.READ_INCIDENTS, Permission.READ_SENSITIVE}
+        {
+            Permission.SUBMIT_REPORT,
+            Permission.READ_INCIDENTS,
+            Permission.READ_SENSITIVE,
+            Permission.VERIFY,
+        }
     ),
     Role.ANALYST: frozenset(
         {Permission.SUBMIT_REPORT, Permission.READ_INCIDENTS, Permission.PREPARE_RELEASE}
@@ -76,6 +85,7 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.READ_INCIDENTS,
             Permission.PREPARE_RELEASE,
             Permission.APPROVE_RELEASE,
+            Permission.VERIFY,
         }
     ),
     Role.ADMIN: frozenset(Permission),

@@ -11,11 +11,14 @@ from fastapi.responses import RedirectResponse
 
 from haven.api import build_router
 from haven.api.auth import TokenCache
+from haven.api.dedup_routes import build_dedup_router
 from haven.api.errors import ERROR_RESPONSES, BodySizeLimit, install_error_handlers
 from haven.api.headers import SecurityHeaders
+from haven.api.import_routes import build_import_router
 from haven.api.public_routes import build_public_router
 from haven.api.release_routes import build_release_router
 from haven.api.session_routes import build_session_router
+from haven.api.verification_routes import build_verification_router
 from haven.db import Database, open_database
 from haven.settings import Settings
 
@@ -62,12 +65,19 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.state.db = database
     app.state.tokens = TokenCache()
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        larger=(("/api/imports", settings.max_import_bytes),),
+    )
     app.add_middleware(SecurityHeaders, trust_proxy_headers=settings.trust_proxy_headers)
     app.include_router(build_router(version=haven_version()), responses=ERROR_RESPONSES)
     app.include_router(build_session_router(), responses=ERROR_RESPONSES)
     app.include_router(build_release_router(), responses=ERROR_RESPONSES)
     app.include_router(build_public_router(), responses=ERROR_RESPONSES)
+    app.include_router(build_import_router(), responses=ERROR_RESPONSES)
+    app.include_router(build_dedup_router(), responses=ERROR_RESPONSES)
+    app.include_router(build_verification_router(), responses=ERROR_RESPONSES)
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:

@@ -179,6 +179,9 @@ def api_markdown() -> str:
 
     app.include_router(build_release_router())
     app.include_router(build_public_router())
+    from haven.api.verification_routes import build_verification_router  # noqa: PLC0415
+
+    app.include_router(build_verification_router())
     spec = app.openapi()
     lines = [GENERATED, API_INTRO.rstrip(), ""]
     lines += ["| method | path | what | parameters |", "| --- | --- | --- | --- |"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from haven import audit, policy, privacy
 from haven.accounts import Actor, Permission, require
+from haven.certainty import CertaintyDecision, ReportGrade, derive
 from haven.errors import InvalidInput, NotFound
 from haven.facts import Casualties, EventFacts, Point, casualty_total
 from haven.geo import BBox, LonLat, bbox_around, h3_cells, haversine_km
@@ -27,6 +28,7 @@ from haven.taxonomy import (
     ContextFlag,
     DatePrecision,
     GeoPrecision,
+    IncidentState,
     PerpetratorCategory,
     ProhibitedConduct,
     Sensitivity,
@@ -35,7 +37,6 @@ from haven.taxonomy import (
     SsaResource,
     Tlp,
     Weapon,
-    certainty_rank,
     classify_conduct,
 )
 
@@ -44,7 +45,6 @@ __all__ = [
     "Incident",
     "IncidentFilter",
     "IncidentPage",
-    "derive_certainty",
     "get",
     "list_incidents",
     "open_from_facts",
@@ -95,6 +95,9 @@ class Incident(BaseModel):
     military_use_alleged: bool | None
     conduct: list[ProhibitedConduct]
     certainty: Certainty
+    certainty_reason: str = Field(description="The WHO SSA rule that gave it, or the override.")
+    certainty_overridden: bool = Field(description="True when a verifier set it by hand.")
+    state: IncidentState = Field(description="Where the incident stands in verification.")
     sensitivity: Sensitivity
     tlp: Tlp
     report_count: int
@@ -128,16 +131,6 @@ class IncidentPage(BaseModel):
     next_cursor: str | None
 
 
-def derive_certainty(claims: Iterable[Certainty | None]) -> Certainty:
-    """The incident's certainty from its reports' claims: the highest claim wins.
-
-    A report that claims nothing counts as a rumour (one unverified account).
-    The verification workflow grades certainty by the WHO SSA rules later.
-    """
-    levels = [claim or Certainty.RUMOUR for claim in claims]
-    return max(levels, key=certainty_rank, default=Certainty.RUMOUR)
-
-
 def open_from_facts(
     session: Session,
     facts: EventFacts,
@@ -147,8 +140,14 @@ def open_from_facts(
     tlp: Tlp,
     exercise: bool,
     actor: Actor,
+    certainty: CertaintyDecision | None = None,
 ) -> str:
-    """Open a new incident holding ``facts`` and return its id (no commit)."""
+    """Open a new incident holding ``facts`` and return its id (no commit).
+
+    ``certainty`` is what ``haven.certainty.derive`` gives its first report's
+    grade; without it, the certainty ``facts`` claims counts as a trusted claim.
+    """
+    decision = certainty or derive([ReportGrade(claimed=facts.certainty, claim_trusted=True)])
     incident_id = str(uuid.uuid4())
     point = facts.location.lonlat() if facts.location else None
     finest = _finest_h3(facts.geo_precision)
@@ -205,7 +204,10 @@ def open_from_facts(
                     military_use_alleged=facts.military_use_alleged,
                 )
             ],
-            certainty=derive_certainty([facts.certainty]).value,
+            certainty=decision.certainty.value,
+            certainty_reason=decision.reason,
+            certainty_overridden=False,
+            state=IncidentState.RECEIVED.value,
             sensitivity=sensitivity.value,
             tlp=tlp.value,
             is_exercise=exercise,
@@ -281,6 +283,9 @@ def to_model(row: IncidentRow, attack_types: Sequence[str]) -> Incident:
         military_use_alleged=row.military_use_alleged,
         conduct=[ProhibitedConduct(c) for c in row.conduct],
         certainty=Certainty(row.certainty),
+        certainty_reason=row.certainty_reason,
+        certainty_overridden=row.certainty_overridden,
+        state=IncidentState(row.state),
         sensitivity=Sensitivity(row.sensitivity),
         tlp=Tlp(row.tlp),
         report_count=row.report_count,
@@ -310,7 +315,9 @@ def get(
     require(actor, Permission.READ_INCIDENTS)
     row = session.scalar(
         select(IncidentRow).where(
-            IncidentRow.id == incident_id, policy.visible_incidents(session, actor)
+            IncidentRow.id == incident_id,
+            IncidentRow.merged_into.is_(None),
+            policy.visible_incidents(session, actor),
         )
     )
     if row is None:
@@ -393,9 +400,9 @@ def list_incidents(
     if flt.near is not None and flt.radius_km is None:
         raise InvalidInput("a point needs a radius", fields={"radius_km": "is required with near"})
     visible = policy.visible_incidents(session, actor)
-    query = _filtered(select(IncidentRow).where(visible), flt).order_by(
-        IncidentRow.occurred_at.desc(), IncidentRow.id.desc()
-    )
+    query = _filtered(
+        select(IncidentRow).where(visible, IncidentRow.merged_into.is_(None)), flt
+    ).order_by(IncidentRow.occurred_at.desc(), IncidentRow.id.desc())
     if cursor:
         at, last_id = decode_cursor(cursor)
         query = query.where(

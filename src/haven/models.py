@@ -341,6 +341,8 @@ class ReportRow(Base):
     """Admiralty source reliability, A (reliable) to F (cannot be judged)."""
     credibility: Mapped[int | None] = mapped_column(Integer)
     """Admiralty information credibility, 1 (confirmed) to 6 (cannot be judged)."""
+    evidence_kinds: Mapped[list[Any]] = mapped_column(default=list)
+    """Kinds of evidence that came with the account: photo, video, audio, satellite, document."""
     import_run_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"), index=True)
     row_number: Mapped[int | None] = mapped_column(Integer)
     """The row of the imported file this report came from (1 = first data row)."""

@@ -13,13 +13,23 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, f
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from haven import audit, incidents, policy, privacy
+from haven import audit, incidents, policy, privacy, verification
 from haven.accounts import Actor, Permission, require
+from haven.certainty import ReportGrade
 from haven.errors import Conflict, InvalidInput, NotFound
 from haven.facts import EventFacts, LongText, ShortText, no_nul
 from haven.models import FacilityRow, IncidentRow, ReportRow, SourceRow, utcnow
 from haven.privacy import read_sensitive
-from haven.taxonomy import CasualtyGroup, CasualtyOutcome, Certainty, Sensitivity, Tlp
+from haven.taxonomy import (
+    CasualtyGroup,
+    CasualtyOutcome,
+    Credibility,
+    EvidenceKind,
+    Reliability,
+    Sensitivity,
+    SourceType,
+    Tlp,
+)
 
 __all__ = ["Report", "ReportIn", "ReportReceipt", "SourceIn", "SourceKind", "get", "submit"]
 
@@ -103,6 +113,23 @@ class ReportIn(EventFacts):
     original: dict[str, Any] | None = Field(
         default=None, description="The source's original record (e.g. an imported row)."
     )
+    source_type: SourceType | None = Field(
+        default=None, description="How close the source stands to the event (WHO SSA)."
+    )
+    reliability: Reliability | None = Field(
+        default=None, description="Admiralty source reliability, A (reliable) to F."
+    )
+    credibility: Credibility | None = Field(
+        default=None, description="Admiralty information credibility, 1 (confirmed) to 6."
+    )
+    evidence_kinds: list[EvidenceKind] = Field(
+        default_factory=list, max_length=5, description="Evidence that comes with the account."
+    )
+
+    @field_validator("evidence_kinds")
+    @classmethod
+    def _evidence_once(cls, value: list[EvidenceKind]) -> list[EvidenceKind]:
+        return list(dict.fromkeys(value))
 
     @field_validator("original")
     @classmethod
@@ -120,6 +147,18 @@ class ReportIn(EventFacts):
     def facts(self) -> EventFacts:
         """The account's facts without the envelope."""
         return EventFacts.model_validate(self.model_dump(include=set(EventFacts.model_fields)))
+
+    def grade(self) -> ReportGrade:
+        """The report's grade as the certainty rules read it."""
+        return ReportGrade(
+            source=self.source.name,
+            source_type=self.source_type,
+            reliability=self.reliability,
+            credibility=self.credibility,
+            evidence=frozenset(self.evidence_kinds),
+            claimed=self.certainty,
+            claim_trusted=verification.claim_is_trusted(self.source.kind.value),
+        )
 
     def content_sha256(self) -> str:
         """SHA-256 of the canonical JSON of the whole report (detects a reused UUID)."""
@@ -151,6 +190,10 @@ class Report(BaseModel):
     sensitivity: Sensitivity
     tlp: Tlp
     exercise: bool
+    source_type: SourceType | None = None
+    reliability: Reliability | None = None
+    credibility: Credibility | None = None
+    evidence_kinds: list[EvidenceKind] = Field(default_factory=list)
 
 
 def _source_id(session: Session, source: SourceIn, *, organisation_id: int | None) -> int:
@@ -195,14 +238,9 @@ def _attach(session: Session, report: ReportIn, *, actor: Actor) -> str:
             "exercise and real records never mix",
             fields={"incident_id": "exercise flag differs from the report's"},
         )
-    claims = session.scalars(
-        select(ReportRow.claimed_certainty).where(ReportRow.incident_id == incident_id)
-    ).all()
-    certainty = incidents.derive_certainty(
-        [Certainty(c) if c else None for c in claims] + [report.certainty]
-    )
+    grades = [*verification.grades_of(session, incident_id), report.grade()]
+    verification.refresh_certainty(session, row, actor=actor, grades=grades)
     row.report_count += 1
-    row.certainty = certainty.value
     row.updated_at = utcnow()
     audit.record(
         session,
@@ -210,7 +248,7 @@ def _attach(session: Session, report: ReportIn, *, actor: Actor) -> str:
         action="incident.add_report",
         entity_type="incident",
         entity_id=incident_id,
-        detail={"report_id": str(report.id), "certainty": certainty.value},
+        detail={"report_id": str(report.id), "certainty": row.certainty},
     )
     return incident_id
 
@@ -254,6 +292,7 @@ def submit(session: Session, report: ReportIn, *, actor: Actor) -> ReportReceipt
             tlp=report.tlp,
             exercise=report.exercise,
             actor=actor,
+            certainty=verification.derive([report.grade()]),
         )
     session.add(
         ReportRow(
@@ -276,6 +315,10 @@ def submit(session: Session, report: ReportIn, *, actor: Actor) -> ReportReceipt
             sensitivity=report.sensitivity.value,
             tlp=report.tlp.value,
             is_exercise=report.exercise,
+            source_type=report.source_type.value if report.source_type else None,
+            reliability=report.reliability.value if report.reliability else None,
+            credibility=int(report.credibility) if report.credibility else None,
+            evidence_kinds=[e.value for e in report.evidence_kinds],
         )
     )
     audit.record(
@@ -324,4 +367,8 @@ def get(session: Session, report_id: str, *, actor: Actor, purpose: str | None =
         sensitivity=Sensitivity(row.sensitivity),
         tlp=Tlp(row.tlp),
         exercise=row.is_exercise,
+        source_type=SourceType(row.source_type) if row.source_type else None,
+        reliability=Reliability(row.reliability) if row.reliability else None,
+        credibility=Credibility(row.credibility) if row.credibility else None,
+        evidence_kinds=[EvidenceKind(e) for e in row.evidence_kinds or ()],
     )

@@ -68,11 +68,23 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body the API accepts, in bytes; larger bodies get 413.",
     )
+    max_import_bytes: int = Field(
+        default=50 * 1_048_576,
+        ge=1024,
+        description="Largest file `POST /api/imports` accepts, in bytes; larger uploads get 413.",
+    )
     page_size: int = Field(
         default=50, ge=1, le=1000, description="Default number of items per page in lists."
     )
     max_page_size: int = Field(
         default=500, ge=1, le=10_000, description="Largest page a client may ask for."
+    )
+    dedup_on_submit: bool = Field(
+        default=False,
+        description=(
+            "Consolidate each report posted to the API at once: merge it into the incident it "
+            "duplicates or queue a suggestion, as imports do (see docs/methodology.md)."
+        ),
     )
     writer_batch_max: int = Field(
         default=256,

@@ -106,17 +106,22 @@ def install_error_handlers(app: FastAPI) -> None:
 class BodySizeLimit:
     """ASGI middleware: refuse request bodies over ``max_bytes`` before they are read whole."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, larger: tuple[tuple[str, int], ...] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger)
+        """Paths allowed a larger body (e.g. file imports), with their own limit."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: PLR0917
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(send, limit)
             return
         seen = 0
 
@@ -125,20 +130,20 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise self._error()
+                if seen > limit:
+                    raise self._error(limit)
             return message
 
         await self.app(scope, counted, send)
 
-    def _error(self) -> PayloadTooLarge:
+    def _error(self, limit: int) -> PayloadTooLarge:
         return PayloadTooLarge(
-            f"request body is larger than {self.max_bytes} bytes",
-            fields={"body": f"at most {self.max_bytes} bytes"},
+            f"request body is larger than {limit} bytes",
+            fields={"body": f"at most {limit} bytes"},
         )
 
-    async def _refuse(self, send: Send) -> None:
-        response = _error_response(self._error())
+    async def _refuse(self, send: Send, limit: int) -> None:
+        response = _error_response(self._error(limit))
         response.headers["Connection"] = "close"
         await response({"type": "http"}, _no_receive, send)
 

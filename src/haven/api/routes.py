@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from haven import incidents, reports
+from haven import dedup, incidents, reports
 from haven.accounts import Actor
 from haven.api.auth import CurrentActor, app_settings, database
 from haven.db import Database, current_revision
@@ -131,10 +131,23 @@ def build_router(*, version: str) -> APIRouter:
         responses={200: {"description": "This UUID was already stored: nothing new was written."}},
     )
     async def create_report(
-        *, report: ReportIn, response: Response, db: DB, actor: CurrentActor
+        *,
+        report: ReportIn,
+        response: Response,
+        db: DB,
+        settings: AppSettings,
+        actor: CurrentActor,
     ) -> ReportReceipt:
-        """Submit one account of an attack. Idempotent by the client-made ``id``."""
-        receipt = await db.awrite(lambda session: reports.submit(session, report, actor=actor))
+        """Submit one account of an attack. Idempotent by the client-made ``id``.
+
+        With ``HAVEN_DEDUP_ON_SUBMIT`` the new incident is consolidated at once: the
+        receipt then names the incident the report joined.
+        """
+        receipt = await db.awrite(
+            lambda session: (dedup.submit if settings.dedup_on_submit else reports.submit)(
+                session, report, actor=actor
+            )
+        )
         if not receipt.created:
             response.status_code = 200
         return receipt

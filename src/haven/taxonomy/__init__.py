@@ -67,6 +67,13 @@ from haven.taxonomy.ssa import (
     ssa_attack_time_bin,
     ssa_resources_from_row,
 )
+from haven.taxonomy.verification import (
+    Credibility,
+    EvidenceKind,
+    IncidentState,
+    Reliability,
+    SourceType,
+)
 
 __all__ = [
     "ACLED_SUB_EVENT_EVENT_TYPE",
@@ -96,13 +103,18 @@ __all__ = [
     "CasualtyOutcome",
     "Certainty",
     "ContextFlag",
+    "Credibility",
     "DatePrecision",
+    "EvidenceKind",
     "GeoPrecision",
+    "IncidentState",
     "PerpetratorCategory",
     "ProhibitedConduct",
+    "Reliability",
     "Sensitivity",
     "ShccIndicator",
     "ShccLocation",
+    "SourceType",
     "SsaAttackType",
     "SsaFacilityType",
     "SsaResource",

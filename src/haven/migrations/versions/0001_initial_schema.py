@@ -489,6 +489,7 @@ def upgrade() -> None:
         sa.Column("source_type", sa.String(length=24), nullable=True),
         sa.Column("reliability", sa.String(length=1), nullable=True),
         sa.Column("credibility", sa.Integer(), nullable=True),
+        sa.Column("evidence_kinds", sa.JSON(), nullable=False),
         sa.Column("import_run_id", sa.Integer(), nullable=True),
         sa.Column("row_number", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
