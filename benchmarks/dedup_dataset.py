@@ -124,7 +124,7 @@ def read_shcc(path: Path) -> Iterator[tuple[str, DedupFacts]]:
                 resources=tuple(resources_from_shcc(hits)),
                 killed=_int(row.get("Health Workers Killed") or 0),
                 injured=_int(row.get("Health Workers Injured") or 0),
-                name=str(row.get("Location") or ""),
+                name="",  # SHCC "Location" is a kind of place (e.g. "Health Building")
                 narrative=str(row.get("Event Description") or ""),
             ),
         )

@@ -28,7 +28,7 @@ from haven.accounts import SYSTEM, Actor, Role
 from haven.db import Database, open_database
 from haven.errors import ConfigurationError, Conflict, InvalidInput, NotFound, PermissionDenied
 from haven.geo import h3_centroid, h3_resolution
-from haven.models import AuditEventRow, ReleaseItemRow
+from haven.models import AuditEventRow, IncidentRow, ReleaseItemRow
 from haven.release_policy import PublicField, ReleasePolicy, TimeUnit, cutoff_of, load_policy
 from haven.settings import Settings
 from haven.taxonomy import Certainty
@@ -334,6 +334,28 @@ def test_exercise_data_is_never_released(db: Database) -> None:
     assert {r.country for r in built.incidents} == {"SDN"}
     assert {c.country for c in built.cells} == {"SDN"}
     assert "UKR" not in public_text([built.incidents, built.cells])
+
+
+def test_rejected_withdrawn_and_merged_incidents_are_never_released(db: Database) -> None:
+    def write(session: Session) -> None:
+        kept = add_incident(session, occurred_at=NOW - timedelta(days=60), country="SDN")
+        for state, country in (("rejected", "UKR"), ("withdrawn", "YEM")):
+            row = session.get(
+                IncidentRow,
+                add_incident(session, occurred_at=NOW - timedelta(days=60), country=country),
+            )
+            assert row is not None
+            row.state = state
+        merged = session.get(
+            IncidentRow, add_incident(session, occurred_at=NOW - timedelta(days=60), country="MLI")
+        )
+        assert merged is not None
+        merged.merged_into = kept
+
+    db.write(write)
+    built = preview(db, ReleasePolicy(k=1, min_certainty=Certainty.RUMOUR))
+    assert {r.country for r in built.incidents} == {"SDN"}
+    assert {c.country for c in built.cells} == {"SDN"}
 
 
 def test_publication_delay_is_respected(db: Database) -> None:

@@ -1,14 +1,13 @@
-"""Deduplication in the database: consolidate a new incident, merge, undo, suggestions.
+"""Deduplication in the database: consolidate a new incident, suggestions and decisions.
 
 ``consolidate`` looks for the incidents a freshly opened incident may describe
 (the pure core in ``dedup_candidates`` and ``dedup_score`` does the matching),
-merges automatically at or above ``MERGE_THRESHOLD`` and queues a suggestion
-in the grey zone. A merge moves the reports (each keeps its provenance: source,
-import run, row) to the kept incident and marks the other ``merged_into``; it
-is recorded in ``merges`` and audited, and ``undo_merge`` moves the same
-reports back. Exercise and real records never merge, nor do two countries, and
-an actor only ever merges incidents they may see (``policy.visible_incidents``).
+merges automatically at or above ``MERGE_THRESHOLD`` (``haven.merges``: recorded,
+audited, reversible with ``undo_merge``) and queues a suggestion for a verifier
+in the grey zone. Candidates are only incidents the actor may see
+(``policy.visible_incidents``), of the same country and kind (real or exercise).
 Narratives are decrypted for matching only; they are never logged or stored.
+``merge``, ``undo_merge`` and ``Merge`` are re-exported from ``haven.merges``.
 """
 
 from __future__ import annotations
@@ -19,19 +18,19 @@ from enum import StrEnum
 
 import numpy as np
 from pydantic import BaseModel
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from haven import audit, policy, privacy, reports, verification
+from haven import audit, policy, privacy, reports
 from haven.accounts import Actor, Permission, require
 from haven.dedup_candidates import TOLERANCE_DAYS, DedupFacts, DedupRecords, candidate_pairs
 from haven.dedup_score import FEATURES, MERGE_THRESHOLD, SUGGEST_THRESHOLD, features, score_features
-from haven.errors import Conflict, InvalidInput, NotFound
+from haven.errors import NotFound
 from haven.geo import LonLat
+from haven.merges import Merge, merge, merge_rows, undo_merge, visible_open_incident
 from haven.models import (
     IncidentAttackTypeRow,
     IncidentRow,
-    MergeRow,
     MergeSuggestionRow,
     ReportRow,
     SourceRow,
@@ -69,19 +68,6 @@ class SuggestionVerdict(StrEnum):
 
     ACCEPT = "accept"
     REJECT = "reject"
-
-
-class Merge(BaseModel):
-    """A recorded merge: which incident was kept, which was merged, and the reports moved."""
-
-    id: int
-    kept_incident_id: str
-    merged_incident_id: str
-    automatic: bool
-    score: float | None
-    moved_report_ids: list[str]
-    actor: str
-    undone: bool
 
 
 class Suggestion(BaseModel):
@@ -128,19 +114,6 @@ def _facts(
         narrative=text,
         exercise=row.is_exercise,
     )
-
-
-def _visible(session: Session, incident_id: str, *, actor: Actor) -> IncidentRow:
-    row = session.scalar(
-        select(IncidentRow).where(
-            IncidentRow.id == incident_id,
-            IncidentRow.merged_into.is_(None),
-            policy.visible_incidents(session, actor),
-        )
-    )
-    if row is None:
-        raise NotFound(f"no incident {incident_id}", fields={"incident_id": "unknown"})
-    return row
 
 
 def _types(session: Session, ids: list[str]) -> dict[str, list[str]]:
@@ -236,7 +209,7 @@ def consolidate(session: Session, incident_id: str, *, actor: Actor) -> DedupOut
 
     The incident already there is kept: the new one's reports move into it.
     """
-    row = _visible(session, incident_id, actor=actor)
+    row = visible_open_incident(session, incident_id, actor=actor)
     others = _candidates(session, row, actor=actor)
     if not others:
         return DedupOutcome(incident_id=row.id)
@@ -260,148 +233,13 @@ def consolidate(session: Session, incident_id: str, *, actor: Actor) -> DedupOut
         score = float(scores[k])
         values = {name: round(float(v), 4) for name, v in zip(FEATURES, matrix[k], strict=True)}
         if score >= MERGE_THRESHOLD:
-            done = _merge(session, other, gone=row, actor=actor, automatic=True, score=score)
+            done = merge_rows(session, other, gone=row, actor=actor, automatic=True, score=score)
             return DedupOutcome(incident_id=other.id, merge=done)
         if score >= SUGGEST_THRESHOLD:
             outcome.suggestions.append(
                 _suggest(session, row, other=other, score=score, values=values, actor=actor)
             )
     return outcome
-
-
-def _merge_model(row: MergeRow) -> Merge:
-    return Merge(
-        id=row.id,
-        kept_incident_id=row.kept_incident_id,
-        merged_incident_id=row.merged_incident_id,
-        automatic=row.automatic,
-        score=row.score,
-        moved_report_ids=list(row.moved_report_ids),
-        actor=row.actor,
-        undone=row.undone_at is not None,
-    )
-
-
-def merge(
-    session: Session,
-    kept: str,
-    *,
-    merged: str,
-    actor: Actor,
-    automatic: bool = False,
-    score: float | None = None,
-) -> Merge:
-    """Move every report of ``merged`` into ``kept``; ``merged`` is hidden from listings.
-
-    Raises
-    ------
-    NotFound
-        Either incident is unknown, already merged, or not visible to ``actor``.
-    InvalidInput
-        The two are the same, of different countries, or one is an exercise record.
-    """
-    require(actor, Permission.VERIFY)
-    if kept == merged:
-        raise InvalidInput(
-            "an incident cannot merge into itself", fields={"merged": "same as kept"}
-        )
-    keep, gone = _visible(session, kept, actor=actor), _visible(session, merged, actor=actor)
-    return _merge(session, keep, gone=gone, actor=actor, automatic=automatic, score=score)
-
-
-def _merge(
-    session: Session,
-    keep: IncidentRow,
-    *,
-    gone: IncidentRow,
-    actor: Actor,
-    automatic: bool,
-    score: float | None,
-) -> Merge:
-    if keep.is_exercise != gone.is_exercise:
-        raise InvalidInput(
-            "exercise and real records never merge", fields={"merged": "exercise flag differs"}
-        )
-    if keep.country != gone.country:
-        raise InvalidInput(
-            "incidents of two countries never merge", fields={"merged": "other country"}
-        )
-    moved = list(session.scalars(select(ReportRow.id).where(ReportRow.incident_id == gone.id)))
-    session.execute(
-        update(ReportRow).where(ReportRow.incident_id == gone.id).values(incident_id=keep.id)
-    )
-    gone.merged_into = keep.id
-    keep.report_count += len(moved)
-    gone.report_count = 0
-    keep.updated_at = gone.updated_at = utcnow()
-    record = MergeRow(
-        kept_incident_id=keep.id,
-        merged_incident_id=gone.id,
-        actor=actor.label,
-        automatic=automatic,
-        score=score,
-        moved_report_ids=moved,
-    )
-    session.add(record)
-    session.flush()
-    verification.refresh_certainty(session, keep, actor=actor)
-    audit.record(
-        session,
-        actor,
-        action="incident.merge",
-        entity_type="incident",
-        entity_id=keep.id,
-        detail={
-            "merge_id": record.id,
-            "merged": gone.id,
-            "automatic": automatic,
-            "score": score,
-            "reports": moved,
-        },
-    )
-    return _merge_model(record)
-
-
-def undo_merge(session: Session, merge_id: int, *, actor: Actor) -> Merge:
-    """Move a merge's reports back and show the merged incident again."""
-    require(actor, Permission.VERIFY)
-    record = session.get(MergeRow, merge_id)
-    if record is None:
-        raise NotFound(f"no merge {merge_id}", fields={"merge_id": "unknown"})
-    keep = _visible(session, record.kept_incident_id, actor=actor)
-    gone = session.scalar(
-        select(IncidentRow).where(
-            IncidentRow.id == record.merged_incident_id, policy.visible_incidents(session, actor)
-        )
-    )
-    if gone is None:
-        raise NotFound(f"no merge {merge_id}", fields={"merge_id": "unknown"})
-    if record.undone_at is not None:
-        raise Conflict(f"merge {merge_id} is already undone", fields={"merge_id": "undone"})
-    moved = list(record.moved_report_ids)
-    session.execute(
-        update(ReportRow)
-        .where(ReportRow.id.in_(moved), ReportRow.incident_id == keep.id)
-        .values(incident_id=gone.id)
-    )
-    gone.merged_into = None
-    gone.report_count = len(moved)
-    keep.report_count = max(1, keep.report_count - len(moved))
-    keep.updated_at = gone.updated_at = utcnow()
-    record.undone_at = utcnow()
-    record.undone_by = actor.label
-    session.flush()
-    verification.refresh_certainty(session, keep, actor=actor)
-    verification.refresh_certainty(session, gone, actor=actor)
-    audit.record(
-        session,
-        actor,
-        action="incident.merge_undo",
-        entity_type="incident",
-        entity_id=keep.id,
-        detail={"merge_id": record.id, "restored": gone.id, "reports": moved},
-    )
-    return _merge_model(record)
 
 
 def _suggestion(row: MergeSuggestionRow) -> Suggestion:
@@ -415,31 +253,37 @@ def _suggestion(row: MergeSuggestionRow) -> Suggestion:
     )
 
 
+def _open_suggestions(session: Session, *, actor: Actor) -> list[MergeSuggestionRow]:
+    """Open suggestions whose two incidents are unmerged and visible to ``actor``, best first."""
+    first, second = aliased(IncidentRow), aliased(IncidentRow)
+    rows = list(
+        session.scalars(
+            select(MergeSuggestionRow)
+            .join(first, first.id == MergeSuggestionRow.incident_id)
+            .join(second, second.id == MergeSuggestionRow.candidate_id)
+            .where(
+                MergeSuggestionRow.status == "open",
+                first.merged_into.is_(None),
+                second.merged_into.is_(None),
+            )
+            .order_by(MergeSuggestionRow.score.desc(), MergeSuggestionRow.id)
+        )
+    )
+    named = {r.incident_id for r in rows} | {r.candidate_id for r in rows}
+    seen = set(
+        session.scalars(
+            select(IncidentRow.id).where(
+                IncidentRow.id.in_(sorted(named)), policy.visible_incidents(session, actor)
+            )
+        )
+    )
+    return [r for r in rows if r.incident_id in seen and r.candidate_id in seen]
+
+
 def suggestions(session: Session, *, actor: Actor, limit: int = 100) -> list[Suggestion]:
     """Open suggestions between two unmerged incidents the actor may see, best first."""
     require(actor, Permission.VERIFY)
-    first, second = aliased(IncidentRow), aliased(IncidentRow)
-    visible = policy.visible_incidents(session, actor)
-    ids = set(
-        session.scalars(select(IncidentRow.id).where(visible, IncidentRow.merged_into.is_(None)))
-    )
-    query = (
-        select(MergeSuggestionRow)
-        .join(first, first.id == MergeSuggestionRow.incident_id)
-        .join(second, second.id == MergeSuggestionRow.candidate_id)
-        .where(
-            MergeSuggestionRow.status == "open",
-            first.merged_into.is_(None),
-            second.merged_into.is_(None),
-        )
-        .order_by(MergeSuggestionRow.score.desc(), MergeSuggestionRow.id)
-    )
-    found = [
-        _suggestion(r)
-        for r in session.scalars(query)
-        if r.incident_id in ids and r.candidate_id in ids
-    ]
-    return found[:limit]
+    return [_suggestion(r) for r in _open_suggestions(session, actor=actor)[:limit]]
 
 
 def decide_suggestion(
@@ -448,7 +292,7 @@ def decide_suggestion(
     """Accept (merge the suggested incident into the candidate) or reject a suggestion."""
     require(actor, Permission.VERIFY)
     row = session.get(MergeSuggestionRow, suggestion_id)
-    visible = {s.id for s in suggestions(session, actor=actor, limit=1_000_000)}
+    visible = {s.id for s in _open_suggestions(session, actor=actor)}
     if row is None or row.id not in visible:
         raise NotFound(f"no open suggestion {suggestion_id}", fields={"suggestion_id": "unknown"})
     if verdict is SuggestionVerdict.ACCEPT:

@@ -86,13 +86,13 @@ FEATURES = (
 
 WEIGHTS = np.array(
     [
-        *(1.94, -2.96, -3.09, 2.25, 0.55, 1.52, -0.49, 4.98, 4.88),
-        *(9.47, 7.97, 0.94, 0.95, -0.40, -0.72, 1.39, -1.50),
+        *(1.77, -3.64, -3.17, 2.23, 1.06, 1.04, -0.38, 6.08, 1.91),
+        *(9.96, 8.94, 0.91, 1.05, -0.14, -0.45, 1.66, -1.45),
     ],
     dtype=np.float64,
 )
 """Logistic weights per feature (fitted on the calibration split; see the module docstring)."""
-BIAS = -17.96
+BIAS = -16.22
 MERGE_THRESHOLD = 0.5
 """At or above: merge automatically (recorded and reversible)."""
 SUGGEST_THRESHOLD = 0.1

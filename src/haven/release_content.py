@@ -198,8 +198,17 @@ _COLUMNS = (
 """The only incident columns the pipeline ever selects."""
 
 
+NEVER_RELEASED_STATES = frozenset({"rejected", "withdrawn"})
+"""Verification states whose incidents no release may hold."""
+
+
 def _base_conditions(policy: ReleasePolicy, *, exercise: bool, visible: Any) -> list[Any]:
-    conditions: list[Any] = [IncidentRow.is_exercise.is_(exercise), visible]
+    conditions: list[Any] = [
+        IncidentRow.is_exercise.is_(exercise),
+        visible,
+        IncidentRow.merged_into.is_(None),  # a merged incident is published through its keeper
+        IncidentRow.state.not_in(list(NEVER_RELEASED_STATES)),
+    ]
     if policy.countries:
         conditions.append(IncidentRow.country.in_(policy.countries))
     if policy.since is not None:
