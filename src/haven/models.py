@@ -253,6 +253,7 @@ class IncidentRow(Base):
     __table_args__ = (
         Index("ix_incidents_occurred_at_id", "occurred_at", "id"),
         Index("ix_incidents_lat_lon", "lat", "lon"),
+        Index("ix_incidents_country_occurred_at", "country", "occurred_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

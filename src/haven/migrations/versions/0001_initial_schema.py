@@ -352,6 +352,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_incidents_merged_into"), ["merged_into"], unique=False)
         batch_op.create_index("ix_incidents_occurred_at_id", ["occurred_at", "id"], unique=False)
         batch_op.create_index(
+            "ix_incidents_country_occurred_at", ["country", "occurred_at"], unique=False
+        )
+        batch_op.create_index(
             batch_op.f("ix_incidents_perpetrator_category"), ["perpetrator_category"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_incidents_state"), ["state"], unique=False)
@@ -580,6 +583,7 @@ def downgrade() -> None:
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_incidents_state"))
         batch_op.drop_index(batch_op.f("ix_incidents_perpetrator_category"))
+        batch_op.drop_index("ix_incidents_country_occurred_at")
         batch_op.drop_index("ix_incidents_occurred_at_id")
         batch_op.drop_index(batch_op.f("ix_incidents_merged_into"))
         batch_op.drop_index("ix_incidents_lat_lon")
