@@ -105,7 +105,6 @@ class BaselineResult:
     latencies: Latencies
     rows_match: bool
     other_cpu: float = float("nan")
-    machine_cpu: float = float("nan")
 
     @property
     def per_second(self) -> float:
@@ -127,7 +126,6 @@ class LoadResult:
     server_cpu: float = float("nan")
     client_cpu: float = float("nan")
     other_cpu: float = float("nan")
-    machine_cpu: float = float("nan")
     baseline: BaselineResult | None = None
 
     @property
@@ -179,7 +177,7 @@ def sqlite_baseline(path: Path, *, seconds: float, warmup: float) -> BaselineRes
             )
             conn.execute("COMMIT")
 
-        done, latencies, (other_cpu, machine_cpu) = _timed_loop(one, seconds=seconds, warmup=warmup)
+        done, latencies, other_cpu = _timed_loop(one, seconds=seconds, warmup=warmup)
         stored = conn.execute("SELECT count(*) FROM raw_reports").fetchone()[0]
         synchronous = conn.execute("PRAGMA synchronous").fetchone()[0]
     finally:
@@ -192,7 +190,6 @@ def sqlite_baseline(path: Path, *, seconds: float, warmup: float) -> BaselineRes
         latencies=latencies,
         rows_match=stored - before == done,
         other_cpu=other_cpu,
-        machine_cpu=machine_cpu,
     )
 
 
@@ -221,7 +218,7 @@ def postgres_baseline(url: str, *, seconds: float, warmup: float) -> BaselineRes
             )
             conn.commit()
 
-        done, latencies, (other_cpu, machine_cpu) = _timed_loop(one, seconds=seconds, warmup=warmup)
+        done, latencies, other_cpu = _timed_loop(one, seconds=seconds, warmup=warmup)
         stored = conn.execute("SELECT count(*) FROM raw_reports").fetchone()[0]  # type: ignore[index]
     return BaselineResult(
         name=POSTGRES_BASELINE,
@@ -230,17 +227,16 @@ def postgres_baseline(url: str, *, seconds: float, warmup: float) -> BaselineRes
         latencies=latencies,
         rows_match=stored - before == done,
         other_cpu=other_cpu,
-        machine_cpu=machine_cpu,
     )
 
 
 def _timed_loop(
     one: Callable[[], None], *, seconds: float, warmup: float
-) -> tuple[int, Latencies, tuple[float, float]]:
+) -> tuple[int, Latencies, float]:
     """Call ``one`` for ``warmup`` then ``seconds`` seconds.
 
-    Returns the number of calls in all, the latencies of the measured calls, and the shares
-    of one core that other processes and the whole machine used meanwhile.
+    Returns the number of calls in all, the latencies of the measured calls, and the share
+    of one core that other processes used meanwhile.
     """
     latencies = Latencies()
     done = 0
@@ -257,8 +253,8 @@ def _timed_loop(
         done += 1
         now = time.perf_counter()
         latencies.values.append(now - began)
-    _, _, others, machine = first.shares(CpuSample.take(server_pid=None))
-    return done, latencies, (others, machine)
+    _, _, others = first.shares(CpuSample.take(server_pid=None))
+    return done, latencies, others
 
 
 @dataclass(frozen=True)
@@ -279,16 +275,15 @@ class CpuSample:
             machine=_machine_busy_seconds(),
         )
 
-    def shares(self, later: CpuSample) -> tuple[float, float, float, float]:
-        """Shares of one core used since this sample: this process, the server, the others,
-        and the whole machine."""
+    def shares(self, later: CpuSample) -> tuple[float, float, float]:
+        """Shares of one core used since this sample: this process, the server, the others."""
         window = later.wall - self.wall
         own = (later.own - self.own) / window
         server = (later.server - self.server) / window
         machine = (later.machine - self.machine) / window
         others = machine - own - (0.0 if math.isnan(server) else server)
         others = others if math.isnan(others) else max(0.0, others)  # clock-tick rounding
-        return own, server, others, machine
+        return own, server, others
 
 
 def _machine_busy_seconds() -> float:
@@ -447,7 +442,7 @@ async def _drive(
                     connection.transport.abort()
     if len(samples) == 2:
         shares = samples[0].shares(samples[1])
-        result.client_cpu, result.server_cpu, result.other_cpu, result.machine_cpu = shares
+        result.client_cpu, result.server_cpu, result.other_cpu = shares
 
 
 def run_load(
@@ -884,9 +879,9 @@ def _summary(results: list[BackendResult]) -> list[str]:
     shared = max(_window_shares(results, lambda w: w.other_cpu), default=0.0)
     if saturated:
         lines.append(
-            "- **In some SQLite windows the machine had no idle CPU (other processes used up "
-            f"to {shared * 100:.0f} % of a core): these figures measure that contention more "
-            "than Haven. Run the benchmark again on a quiet machine.**"
+            f"- **Other processes used up to {shared * 100:.0f} % of a core in the SQLite "
+            "windows, leaving this benchmark less than one core: these figures measure that "
+            "contention more than Haven. Run the benchmark again on a quiet machine.**"
         )
     elif shared > 0.25:
         lines.append(
@@ -898,9 +893,12 @@ def _summary(results: list[BackendResult]) -> list[str]:
 
 
 def _saturated(results: list[BackendResult]) -> bool:
-    """Whether some SQLite window left no idle CPU (PostgreSQL's windows count its server)."""
-    busiest = max(_window_shares(results, lambda w: w.machine_cpu), default=0.0)
-    return busiest >= 0.95 * (os.cpu_count() or 1)
+    """Whether other processes left the benchmark less than one core in some SQLite window.
+
+    (PostgreSQL's windows are left out: there the others include the database server.)
+    """
+    busiest = max(_window_shares(results, lambda w: w.other_cpu), default=0.0)
+    return busiest > (os.cpu_count() or 1) - 1 + 0.1
 
 
 def _window_shares(

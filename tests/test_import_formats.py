@@ -303,3 +303,14 @@ def test_dry_run_writes_nothing(db: Database, tmp_path: Path) -> None:
     summary = run_import(db, "geojson", points_file(tmp_path), actor=SYSTEM, dry_run=True)
     assert (summary.rows_read, summary.rejected, summary.run_id) == (3, 1, None)
     assert table_counts(db) == before
+
+
+def test_compiled_datasets_are_graded_as_secondary_accounts() -> None:
+    """AWSD, SHCC, KIKA and ACLED compile media and partner reports: one such account is
+    'possible' by the WHO SSA rules, not a rumour; WHO SSA keeps its own certainty."""
+    from haven.importers import FORMATS  # noqa: PLC0415
+    from haven.taxonomy import SourceType  # noqa: PLC0415
+
+    graded = {name for name, importer in FORMATS.items() if importer.source_type}
+    assert graded == {"awsd", "shcc", "kika", "acled"}
+    assert all(FORMATS[n].source_type is SourceType.SECONDARY for n in graded)

@@ -18,6 +18,7 @@ from haven.taxonomy import (
     CasualtyOutcome,
     DatePrecision,
     GeoPrecision,
+    SourceType,
     SsaAttackType,
     Tlp,
     ssa_attack_types_from_acled,
@@ -88,6 +89,7 @@ class AcledImporter(Importer):
 
     format: ClassVar[str] = "acled"
     source_name: ClassVar[str] = "ACLED (Armed Conflict Location & Event Data)"
+    source_type: ClassVar[SourceType | None] = SourceType.SECONDARY
     source_url: ClassVar[str | None] = "https://acleddata.com/"
     description: ClassVar[str] = "ACLED events CSV or XLSX (current and older column sets)"
     tlp: ClassVar[Tlp] = Tlp.GREEN

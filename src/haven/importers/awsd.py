@@ -23,6 +23,7 @@ from haven.taxonomy import (
     CasualtyOutcome,
     GeoPrecision,
     PerpetratorCategory,
+    SourceType,
     context_flags_from_awsd,
     ssa_attack_types_from_awsd,
 )
@@ -68,6 +69,7 @@ class AwsdImporter(Importer):
 
     format: ClassVar[str] = "awsd"
     source_name: ClassVar[str] = "Aid Worker Security Database (Humanitarian Outcomes)"
+    source_type: ClassVar[SourceType | None] = SourceType.SECONDARY
     source_url: ClassVar[str | None] = "https://www.aidworkersecurity.org/"
     description: ClassVar[str] = "Aid Worker Security Database incidents CSV (any generation)"
 

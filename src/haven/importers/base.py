@@ -26,7 +26,7 @@ from haven.facts import Point
 from haven.geo import iso3_country
 from haven.importers.files import RawRow, Table
 from haven.reports import ReportIn, SourceIn, SourceKind
-from haven.taxonomy import DatePrecision, GeoPrecision, Sensitivity, Tlp
+from haven.taxonomy import DatePrecision, GeoPrecision, Sensitivity, SourceType, Tlp
 
 __all__ = [
     "IMPORT_NAMESPACE",
@@ -217,6 +217,9 @@ class Importer(ABC):
     format: ClassVar[str]
     """The name used on the command line and the API (``haven import FORMAT FILE``)."""
     source_name: ClassVar[str]
+    source_type: ClassVar[SourceType | None] = None
+    """How the dataset knows what it reports (WHO SSA grading): compiled datasets built from
+    media and partner reports are ``secondary`` accounts; None leaves it ungraded."""
     """The source every imported report names (a published dataset)."""
     source_url: ClassVar[str | None] = None
     description: ClassVar[str] = ""
@@ -262,6 +265,8 @@ class Importer(ABC):
             "exercise": False,
             "original": jsonable(row.values),
         }
+        if self.source_type is not None:
+            payload["source_type"] = self.source_type
         try:
             return ReportIn.model_validate(payload)
         except ValidationError as exc:

@@ -14,6 +14,7 @@ from haven.taxonomy import (
     CasualtyGroup,
     CasualtyOutcome,
     DatePrecision,
+    SourceType,
     SsaAttackType,
     SsaResource,
     ssa_attack_types_from_shcc,
@@ -37,6 +38,7 @@ class KikaImporter(Importer):
 
     format: ClassVar[str] = "kika"
     source_name: ClassVar[str] = "Insecurity Insight aid workers KIKA"
+    source_type: ClassVar[SourceType | None] = SourceType.SECONDARY
     source_url: ClassVar[str | None] = "https://insecurityinsight.org/"
     description: ClassVar[str] = "Insecurity Insight aid workers killed/injured/kidnapped JSON"
 

@@ -20,6 +20,7 @@ from haven.taxonomy import (
     ContextFlag,
     DatePrecision,
     ShccIndicator,
+    SourceType,
     resources_from_shcc,
     ssa_attack_types_from_shcc,
 )
@@ -49,6 +50,7 @@ class ShccImporter(Importer):
 
     format: ClassVar[str] = "shcc"
     source_name: ClassVar[str] = "Insecurity Insight / SHCC attacks on health care"
+    source_type: ClassVar[SourceType | None] = SourceType.SECONDARY
     source_url: ClassVar[str | None] = "https://insecurityinsight.org/"
     description: ClassVar[str] = "Insecurity Insight / SHCC attacks on health care XLSX or CSV"
 
