@@ -35,6 +35,10 @@ from haven.settings import Settings
 __all__ = ["Database", "migrate", "open_database"]
 
 T = TypeVar("T")
+
+TRANSACTION_CACHE = "haven_transaction_cache"
+"""``session.info`` key of look-ups a write may reuse until its transaction ends; a rolled-back
+savepoint drops it, since what it names may be gone."""
 log = logging.getLogger(__name__)
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -246,15 +250,18 @@ def _run_in_savepoint(session: Session, fn: Callable[[Session], Any]) -> tuple[b
     except HavenError as exc:
         savepoint.rollback()
         Keyring.forget_pending(session)
+        session.info.pop(TRANSACTION_CACHE, None)
         return False, exc
     except SQLAlchemyError:
         log.exception("database write failed")
         savepoint.rollback()
         Keyring.forget_pending(session)
+        session.info.pop(TRANSACTION_CACHE, None)
         return False, StorageUnavailable("database write failed; the server log has the cause")
     except Exception as exc:  # noqa: BLE001 - handed to the caller's future, re-raised there
         savepoint.rollback()
         Keyring.forget_pending(session)
+        session.info.pop(TRANSACTION_CACHE, None)
         return False, exc
     savepoint.commit()
     return True, value

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Select, and_, exists, insert, or_, select
 from sqlalchemy.orm import Session
 
 from haven import audit, policy, privacy
@@ -153,69 +153,70 @@ def open_from_facts(
     finest = _finest_h3(facts.geo_precision)
     cells = h3_cells(point, finest=finest) if point else {}
     now = utcnow()
-    session.add(
-        IncidentRow(
-            id=incident_id,
-            created_at=now,
-            updated_at=now,
-            organisation_id=organisation_id,
-            occurred_at=facts.occurred_at,
-            date_precision=facts.date_precision.value,
-            lon=point.lon if point else None,
-            lat=point.lat if point else None,
-            geo_precision=int(facts.geo_precision) if facts.geo_precision else None,
-            h3_r4=cells.get(4),
-            h3_r6=cells.get(6),
-            h3_r8=cells.get(8),
-            country=facts.country,
-            admin1=facts.admin1,
-            admin2=facts.admin2,
-            location_name=facts.location_name,
-            resources=[r.value for r in facts.resources],
-            facility_type=facts.facility_type.value if facts.facility_type else None,
-            facility_id=facts.facility_id,
-            casualties=_casualties_json(facts.casualties),
-            killed_total=casualty_total(facts.casualties, CasualtyOutcome.KILLED),
-            injured_total=casualty_total(facts.casualties, CasualtyOutcome.INJURED),
-            perpetrator_category=(
-                facts.perpetrator_category.value if facts.perpetrator_category else None
-            ),
-            perpetrator_name=facts.perpetrator_name,
-            weapons=[w.value for w in facts.weapons],
-            sensitive=(
-                privacy.encrypt(
-                    session,
-                    {"narrative": facts.narrative},
-                    organisation_id=organisation_id,
-                    bound_to=f"incident:{incident_id}",
-                )
-                if facts.narrative
-                else None
-            ),
-            context_flags=[c.value for c in facts.context_flags],
-            warning_given=facts.warning_given,
-            emblem_displayed=facts.emblem_displayed,
-            military_use_alleged=facts.military_use_alleged,
-            conduct=[
-                c.value
-                for c in classify_conduct(
-                    attack_types=facts.attack_types,
-                    resources=facts.resources,
-                    military_use_alleged=facts.military_use_alleged,
-                )
-            ],
-            certainty=decision.certainty.value,
-            certainty_reason=decision.reason,
-            certainty_overridden=False,
-            state=IncidentState.RECEIVED.value,
-            sensitivity=sensitivity.value,
-            tlp=tlp.value,
-            is_exercise=exercise,
-            report_count=1,
-            attack_type_rows=[
-                IncidentAttackTypeRow(attack_type=t.value) for t in facts.attack_types
-            ],
-        )
+    row: dict[str, Any] = {
+        "id": incident_id,
+        "created_at": now,
+        "updated_at": now,
+        "organisation_id": organisation_id,
+        "occurred_at": facts.occurred_at,
+        "date_precision": facts.date_precision.value,
+        "lon": point.lon if point else None,
+        "lat": point.lat if point else None,
+        "geo_precision": int(facts.geo_precision) if facts.geo_precision else None,
+        "h3_r4": cells.get(4),
+        "h3_r6": cells.get(6),
+        "h3_r8": cells.get(8),
+        "country": facts.country,
+        "admin1": facts.admin1,
+        "admin2": facts.admin2,
+        "location_name": facts.location_name,
+        "resources": [r.value for r in facts.resources],
+        "facility_type": facts.facility_type.value if facts.facility_type else None,
+        "facility_id": facts.facility_id,
+        "casualties": _casualties_json(facts.casualties),
+        "killed_total": casualty_total(facts.casualties, CasualtyOutcome.KILLED),
+        "injured_total": casualty_total(facts.casualties, CasualtyOutcome.INJURED),
+        "perpetrator_category": (
+            facts.perpetrator_category.value if facts.perpetrator_category else None
+        ),
+        "perpetrator_name": facts.perpetrator_name,
+        "weapons": [w.value for w in facts.weapons],
+        "sensitive": (
+            privacy.encrypt(
+                session,
+                {"narrative": facts.narrative},
+                organisation_id=organisation_id,
+                bound_to=f"incident:{incident_id}",
+            )
+            if facts.narrative
+            else None
+        ),
+        "context_flags": [c.value for c in facts.context_flags],
+        "warning_given": facts.warning_given,
+        "emblem_displayed": facts.emblem_displayed,
+        "military_use_alleged": facts.military_use_alleged,
+        "conduct": [
+            c.value
+            for c in classify_conduct(
+                attack_types=facts.attack_types,
+                resources=facts.resources,
+                military_use_alleged=facts.military_use_alleged,
+            )
+        ],
+        "certainty": decision.certainty.value,
+        "certainty_reason": decision.reason,
+        "certainty_overridden": False,
+        "state": IncidentState.RECEIVED.value,
+        "sensitivity": sensitivity.value,
+        "tlp": tlp.value,
+        "is_exercise": exercise,
+        "report_count": 1,
+    }
+    # ORM bulk INSERT: no unit-of-work bookkeeping on the hot path of every new report
+    session.execute(insert(IncidentRow), [row])
+    session.execute(
+        insert(IncidentAttackTypeRow),
+        [{"incident_id": incident_id, "attack_type": t.value} for t in facts.attack_types],
     )
     audit.record(
         session,
