@@ -122,7 +122,7 @@ def _submit(db: Database, report: reports.ReportIn, *, actor: accounts.Actor = S
 def _consolidate(
     db: Database, incident_id: str, *, actor: accounts.Actor = SYSTEM
 ) -> dedup.DedupOutcome:
-    return db.write(lambda s: dedup.consolidate(s, incident_id, actor=actor))
+    return db.write(lambda s: dedup.consolidate(s, incident_id, actor=actor, auto_merge=True))
 
 
 def _listed(db: Database) -> set[str]:
@@ -231,7 +231,7 @@ def test_hidden_incidents_are_not_candidates(db: Database) -> None:
 
 def test_importer_hook_merges_a_duplicate(db: Database) -> None:
     first = _submit(db, _report())
-    hook = dedup.after_submit(SYSTEM)
+    hook = dedup.after_submit(SYSTEM, auto_merge=True)
     merged = db.write(lambda s: hook(s, reports.submit(s, _report(narrative=RETOLD), actor=SYSTEM)))
     assert merged
     assert _listed(db) == {first}
@@ -247,7 +247,9 @@ def test_rows_of_one_published_dataset_never_merge_with_each_other(db: Database)
 
 def test_api_submit_consolidates_when_the_setting_is_on(settings: Settings, db: Database) -> None:
     token = make_token(db, "dedup-analyst")
-    app = create_app(settings.model_copy(update={"dedup_on_submit": True}), db=db)
+    app = create_app(
+        settings.model_copy(update={"dedup_on_submit": True, "dedup_auto_merge": True}), db=db
+    )
     with TestClient(app) as client:
         headers = {"Authorization": f"Bearer {token}"}
         first = client.post("/api/reports", json=_report().model_dump(mode="json"), headers=headers)
@@ -255,3 +257,12 @@ def test_api_submit_consolidates_when_the_setting_is_on(settings: Settings, db: 
         second = client.post("/api/reports", json=again, headers=headers)
     assert first.status_code == second.status_code == 201
     assert second.json()["incident_id"] == first.json()["incident_id"]
+
+
+def test_without_auto_merge_a_sure_duplicate_waits_for_a_verifier(db: Database) -> None:
+    first = _submit(db, _report())
+    second = _submit(db, _report(narrative=RETOLD))
+    outcome = db.write(lambda s: dedup.consolidate(s, second, actor=SYSTEM))
+    assert outcome.merge is None
+    assert [(s.incident_id, s.candidate_id) for s in outcome.suggestions] == [(second, first)]
+    assert _listed(db) == {first, second}

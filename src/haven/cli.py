@@ -510,7 +510,7 @@ def import_file(
             rejects_path=None if dry_run else rejects_path,
             progress=progress,
             dry_run=dry_run,
-            after_submit=_dedup_hook() if dedup else None,
+            after_submit=_dedup_hook(_settings(ctx)) if dedup else None,
         )
     for line in summary.lines():
         click.echo(line)
@@ -523,10 +523,10 @@ def import_file(
         click.echo(f"rejected rows listed in {rejects_path}")
 
 
-def _dedup_hook() -> Callable[[Any, reports.ReportReceipt], bool]:
+def _dedup_hook(settings: Settings) -> Callable[[Any, reports.ReportReceipt], bool]:
     from haven import dedup  # noqa: PLC0415 - keeps numpy off the other commands' start-up
 
-    return dedup.after_submit(SYSTEM)
+    return dedup.after_submit(SYSTEM, auto_merge=settings.dedup_auto_merge)
 
 
 @contextmanager

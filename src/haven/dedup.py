@@ -204,10 +204,15 @@ def _suggest(
     return _suggestion(stored)
 
 
-def consolidate(session: Session, incident_id: str, *, actor: Actor) -> DedupOutcome:
-    """Find the incidents ``incident_id`` may describe; merge above the threshold, else suggest.
+def consolidate(
+    session: Session, incident_id: str, *, actor: Actor, auto_merge: bool = False
+) -> DedupOutcome:
+    """Find the incidents ``incident_id`` may describe; suggest them to verifiers, or merge.
 
-    The incident already there is kept: the new one's reports move into it.
+    With ``auto_merge``, a candidate at or above ``MERGE_THRESHOLD`` is merged at once
+    (the incident already there is kept: the new one's reports move into it). Without it
+    (the default, see the ``dedup_auto_merge`` setting) every candidate from
+    ``SUGGEST_THRESHOLD`` up is queued for a verifier.
     """
     row = visible_open_incident(session, incident_id, actor=actor)
     others = _candidates(session, row, actor=actor)
@@ -232,7 +237,7 @@ def consolidate(session: Session, incident_id: str, *, actor: Actor) -> DedupOut
         other = rows[int(j[k])]
         score = float(scores[k])
         values = {name: round(float(v), 4) for name, v in zip(FEATURES, matrix[k], strict=True)}
-        if score >= MERGE_THRESHOLD:
+        if auto_merge and score >= MERGE_THRESHOLD:
             done = merge_rows(session, other, gone=row, actor=actor, automatic=True, score=score)
             return DedupOutcome(incident_id=other.id, merge=done)
         if score >= SUGGEST_THRESHOLD:
@@ -326,22 +331,27 @@ def _opened_by(session: Session, receipt: ReportReceipt) -> bool:
     return count == 1
 
 
-def submit(session: Session, report: ReportIn, *, actor: Actor) -> ReportReceipt:
+def submit(
+    session: Session, report: ReportIn, *, actor: Actor, auto_merge: bool = False
+) -> ReportReceipt:
     """``reports.submit``, then consolidate the incident it opened; the receipt names where the
     report ended up (the incident it was merged into, after an automatic merge)."""
     receipt = reports.submit(session, report, actor=actor)
     if not _opened_by(session, receipt):
         return receipt
-    outcome = consolidate(session, receipt.incident_id, actor=actor)
+    outcome = consolidate(session, receipt.incident_id, actor=actor, auto_merge=auto_merge)
     return receipt.model_copy(update={"incident_id": outcome.incident_id})
 
 
-def after_submit(actor: Actor) -> Callable[[Session, ReportReceipt], bool]:
+def after_submit(
+    actor: Actor, *, auto_merge: bool = False
+) -> Callable[[Session, ReportReceipt], bool]:
     """The importer hook: consolidate each newly opened incident; True when it merged."""
 
     def hook(session: Session, receipt: ReportReceipt) -> bool:
         if not _opened_by(session, receipt):
             return False
-        return consolidate(session, receipt.incident_id, actor=actor).merge is not None
+        outcome = consolidate(session, receipt.incident_id, actor=actor, auto_merge=auto_merge)
+        return outcome.merge is not None
 
     return hook

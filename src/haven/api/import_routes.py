@@ -116,7 +116,7 @@ def build_import_router() -> APIRouter:
                     path,
                     actor=actor,
                     dry_run=dry_run,
-                    after_submit=dedup.after_submit(actor),
+                    after_submit=dedup.after_submit(actor, auto_merge=settings.dedup_auto_merge),
                 )
             )
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from haven import dedup, incidents, reports
@@ -143,11 +144,15 @@ def build_router(*, version: str) -> APIRouter:
         With ``HAVEN_DEDUP_ON_SUBMIT`` the new incident is consolidated at once: the
         receipt then names the incident the report joined.
         """
-        receipt = await db.awrite(
-            lambda session: (dedup.submit if settings.dedup_on_submit else reports.submit)(
-                session, report, actor=actor
-            )
-        )
+
+        def write(session: Session) -> ReportReceipt:
+            if settings.dedup_on_submit:
+                return dedup.submit(
+                    session, report, actor=actor, auto_merge=settings.dedup_auto_merge
+                )
+            return reports.submit(session, report, actor=actor)
+
+        receipt = await db.awrite(write)
         if not receipt.created:
             response.status_code = 200
         return receipt
