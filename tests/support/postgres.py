@@ -90,27 +90,31 @@ def start_postgres(bin_dir: Path) -> PostgresServer:
     run = lambda *args: subprocess.run(  # noqa: E731
         [*as_user, *args], check=True, capture_output=True, text=True
     )
-    run(
-        str(bin_dir / "initdb"),
-        "-D",
-        str(folder / "data"),
-        "-A",
-        "trust",
-        "-U",
-        "postgres",
-        "--no-sync",
-    )
-    run(
-        str(bin_dir / "pg_ctl"),
-        "-D",
-        str(folder / "data"),
-        "-w",
-        "-l",
-        str(folder / "log"),
-        "-o",
-        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=on",
-        "start",
-    )
+    try:
+        run(
+            str(bin_dir / "initdb"),
+            "-D",
+            str(folder / "data"),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        )
+        run(
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(folder / "data"),
+            "-w",
+            "-l",
+            str(folder / "log"),
+            "-o",
+            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=on",
+            "start",
+        )
+    except (subprocess.CalledProcessError, OSError):
+        shutil.rmtree(folder, ignore_errors=True)  # leave no half-made cluster behind
+        raise
     server = PostgresServer(bin_dir=bin_dir, folder=folder, port=port, as_user=as_user)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
