@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from haven.errors import InvalidInput
 
 __all__ = [
@@ -76,6 +78,21 @@ def read_text(path: Path) -> str:
             path,
             f"byte 0x{data[exc.start]:02x} at line {line} is not UTF-8 "
             "(Latin-1 or Windows-1252?); save the file as UTF-8",
+            where=f"line {line}",
+        ) from None
+
+
+def read_json(path: Path) -> Any:
+    """The parsed JSON of a file; refused (naming the line) when it is not valid JSON."""
+    body = read_text(path)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        line = body[: exc.pos].count("\n") + 1
+        raise refuse(
+            path,
+            f"not valid JSON at line {line}, character {exc.pos} ({exc.msg}): "
+            "the file looks truncated or damaged",
             where=f"line {line}",
         ) from None
 

@@ -10,7 +10,7 @@ import orjson
 
 from haven.facts import Point
 from haven.importers.base import DamagedCell, Importer, RowRejected, country, day
-from haven.importers.files import RawRow, read_text, refuse
+from haven.importers.files import RawRow, read_json, refuse
 from haven.reports import SourceIn
 from haven.taxonomy import (
     Certainty,
@@ -89,16 +89,7 @@ class GeoJsonImporter(Importer):
     _rows: list[RawRow]
 
     def check_file(self) -> None:
-        body = read_text(self.path)
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            line = body[: exc.pos].count("\n") + 1
-            raise refuse(
-                self.path,
-                f"not valid JSON at line {line} ({exc.msg}): the file looks truncated or damaged",
-                where=f"line {line}",
-            ) from None
+        data = read_json(self.path)
         if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
             raise refuse(self.path, "not a GeoJSON FeatureCollection", where="type")
         features = data.get("features")

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-import orjson
-
 from haven.importers.base import Importer, count, day, text
-from haven.importers.files import RawRow, read_text, refuse, require_columns
+from haven.importers.files import RawRow, read_json, refuse, require_columns
 from haven.importers.insecurity_insight import event_id, shared_facts
 from haven.taxonomy import (
     CasualtyGroup,
@@ -45,17 +43,7 @@ class KikaImporter(Importer):
     _rows: list[RawRow]
 
     def check_file(self) -> None:
-        body = read_text(self.path)
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            line = body[: exc.pos].count("\n") + 1
-            raise refuse(
-                self.path,
-                f"not valid JSON at line {line}, character {exc.pos} ({exc.msg}): "
-                "the file looks truncated or damaged",
-                where=f"line {line}",
-            ) from None
+        data = read_json(self.path)
         if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
             raise refuse(self.path, "expected a JSON list of incident objects", where="file")
         self._rows = [RawRow(n, item) for n, item in enumerate(data, start=1)]
