@@ -69,16 +69,20 @@ class TokenCache:
             self._entries.clear()
 
 
-def app_settings(request: Request) -> Settings:
-    """The settings the app was built with."""
+async def app_settings(request: Request) -> Settings:
+    """The settings the app was built with (async: no worker thread for a lookup)."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def database(request: Request) -> Database:
-    """The app's open database."""
+def _database_of(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
+
+
+async def database(request: Request) -> Database:
+    """The app's open database (async: no worker thread for a lookup)."""
+    return _database_of(request)
 
 
 async def current_actor(
@@ -105,7 +109,7 @@ async def current_actor(
     digest = hashlib.sha256(token.encode()).hexdigest()
     actor = cache.get(digest)
     if actor is None:
-        db = database(request)
+        db = _database_of(request)
 
         def check() -> Actor:
             with db.read() as session:
@@ -128,7 +132,7 @@ async def current_web_session(request: Request) -> WebSession:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise NotAuthenticated("no login session (log in with POST /api/login)")
-    db = database(request)
+    db = _database_of(request)
 
     def check() -> WebSession:
         with db.read() as session:
