@@ -7,7 +7,7 @@ DATASETS ?= ../shared/data
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install install-test lint types pytest docs benchmark clean
+.PHONY: demo test install install-test lint types pytest docs benchmark screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ docs: install
 ## make benchmark: measure report ingestion and write docs/benchmarks.md
 benchmark: install-test
 	$(BIN)/python benchmarks/ingest.py
+
+## make screenshots: photograph the web app (exercise data) into docs/screenshots/ (needs chromium)
+screenshots: install-test
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +21,15 @@ from haven import accounts, releases, reports
 from haven.accounts import SYSTEM, Actor, Permission, Role
 from haven.db import Database
 from haven.release_policy import ReleasePolicy
+from haven.settings import Settings
+from tests.support.evidence import MATRIX_IMAGE, evidence_of
+from tests.support.facilities import (
+    add_facility,
+    add_movement,
+    facility_json,
+    facility_points,
+    movement_json,
+)
 
 OWN, OTHER = "Alpha Clinic Network", "Beta Relief"
 ROLES: list[Role | None] = [None, *Role]  # None: anonymous
@@ -34,6 +44,7 @@ class World:
     incident_id: str
     report_id: str
     published: int
+    settings: Settings
 
     def actor(self, username: str) -> Actor:
         with self.db.read() as session:
@@ -46,6 +57,8 @@ class Call:
     path: str
     params: dict[str, Any] | None = None
     json: Any = None
+    content: bytes | None = None
+    content_type: str | None = None
 
 
 def _allowed(role: Role | None, *permissions: Permission) -> bool:
@@ -176,11 +189,81 @@ def _merge_call(world: World) -> Call:
     return Call("POST", f"/api/incidents/{first}/merge", json={"merged": second})
 
 
+def _custody_call(world: World, call: Call) -> Call:
+    """``call``, after making sure the custody log has two leaves and a signed head."""
+    from haven import custody  # noqa: PLC0415 - only these entries need it
+    from haven.custody import Act, NewLeaf  # noqa: PLC0415
+
+    settings = world.settings
+    assert settings is not None
+
+    def fill(session: Any) -> None:
+        if custody.tree_size(session) < 2:
+            items = [NewLeaf(Act.AUDIT_PINNED, "audit", str(i)) for i in range(2)]
+            custody.append_many(session, items, actor=SYSTEM)
+        custody.sign_head(session, settings)
+
+    world.db.write(fill)
+    return call
+
+
 def _fresh_incident(world: World) -> str:
     """A new incident of the first organisation, still ``received`` (for state changes)."""
     owner = world.actor("reporter-own")
     report = reports.ReportIn.model_validate(_report_json())
     return world.db.write(lambda s: reports.submit(s, report, actor=owner)).incident_id
+
+
+def _notification_json(world: World) -> dict[str, Any]:
+    """A draft notification of one fictional site to a fresh party (made by the operator)."""
+    from haven import parties  # noqa: PLC0415 - only the matrix needs it
+
+    site = add_facility(world.db)
+    party = world.db.write(
+        lambda s: parties.add(
+            s,
+            parties.PartyIn(name=f"Matrix party {uuid.uuid4().hex}", sites=[site]),
+            actor=SYSTEM,
+        )
+    )
+    expires = datetime.now(UTC) + timedelta(days=30)
+    return {"party_id": party.id, "kind": "sites", "expires_at": expires.isoformat()}
+
+
+def _notification(world: World, *, send: bool) -> int:
+    """A fresh notification (a draft, or sent) of the operator's."""
+    from haven import notifications  # noqa: PLC0415 - only the matrix needs it
+
+    data = notifications.NotificationIn.model_validate(_notification_json(world))
+    made = world.db.write(
+        lambda s: notifications.create(s, data, actor=SYSTEM, settings=world.settings)
+    )
+    if send:
+        world.db.write(
+            lambda s: notifications.send(s, made.id, actor=SYSTEM, settings=world.settings)
+        )
+    return made.id
+
+
+def _alert(world: World) -> int:
+    """An alert on the first organisation's incident (TLP:AMBER)."""
+    from haven.models import AlertRow  # noqa: PLC0415 - only the matrix needs it
+
+    site = add_facility(world.db)
+
+    def add(session: Any) -> int:
+        row = AlertRow(
+            incident_id=world.incident_id,
+            subject=f"facility:{site}",
+            facility_id=site,
+            distance_m=120.0,
+            radius_m=2000,
+        )
+        session.add(row)
+        session.flush()
+        return int(row.id)
+
+    return world.db.write(add)
 
 
 P = Permission
@@ -331,6 +414,210 @@ MATRIX: dict[
         lambda w: Call("POST", f"/api/merges/{_merge(w)}/undo"),
         verify_record(),
     ),
+    ("POST", "/api/incidents/{incident_id}/evidence"): (
+        lambda w: Call(
+            "POST",
+            f"/api/incidents/{w.incident_id}/evidence",
+            params={"filename": "matrix.png"},
+            content=MATRIX_IMAGE,
+            content_type="image/png",
+        ),
+        lambda role, same_org: (
+            401
+            if role is None
+            else 403
+            if not _allowed(role, P.SUBMIT_REPORT)
+            else 201
+            if _sees_org_records(role, same_org=same_org)
+            else 404
+        ),
+    ),
+    ("GET", "/api/incidents/{incident_id}/evidence"): (
+        lambda w: Call("GET", f"/api/incidents/{w.incident_id}/evidence"),
+        org_record(),
+    ),
+    ("GET", "/api/evidence/{evidence_id}"): (
+        lambda w: Call("GET", f"/api/evidence/{evidence_of(w)}"),
+        org_record(),
+    ),
+    ("GET", "/api/evidence/{evidence_id}/content"): (
+        lambda w: Call("GET", f"/api/evidence/{evidence_of(w)}/content"),
+        org_record(),
+    ),
+    ("POST", "/api/evidence/{evidence_id}/derive"): (
+        lambda w: Call(
+            "POST", f"/api/evidence/{evidence_of(w)}/derive", json={"kind": "thumbnail"}
+        ),
+        verify_record(ok=201),
+    ),
+    ("GET", "/api/facilities"): (lambda w: Call("GET", "/api/facilities"), needs(P.READ_INCIDENTS)),
+    ("POST", "/api/facilities"): (
+        lambda w: Call("POST", "/api/facilities", json=facility_json()),
+        needs(P.MANAGE_FACILITIES, ok=201),
+    ),
+    ("GET", "/api/facilities/{facility_id}"): (
+        lambda w: Call("GET", f"/api/facilities/{add_facility(w.db)}"),
+        needs(P.READ_INCIDENTS),
+    ),
+    ("PATCH", "/api/facilities/{facility_id}"): (
+        lambda w: Call("PATCH", f"/api/facilities/{add_facility(w.db)}", json={"beds": 30}),
+        needs(P.MANAGE_FACILITIES),
+    ),
+    ("GET", "/api/facilities/{facility_id}/focal-points"): (
+        lambda w: Call(
+            "GET",
+            f"/api/facilities/{add_facility(w.db)}/focal-points",
+            params={"purpose": "matrix check"},
+        ),
+        needs(P.READ_SENSITIVE),
+    ),
+    ("GET", "/api/facilities/{facility_id}/statuses"): (
+        lambda w: Call("GET", f"/api/facilities/{add_facility(w.db)}/statuses"),
+        needs(P.READ_INCIDENTS),
+    ),
+    ("POST", "/api/facilities/{facility_id}/statuses"): (
+        lambda w: Call(
+            "POST", f"/api/facilities/{add_facility(w.db)}/statuses", json={"status": "operational"}
+        ),
+        needs(P.MANAGE_FACILITIES, ok=201),
+    ),
+    ("POST", "/api/facilities/import"): (
+        lambda w: Call(
+            "POST",
+            "/api/facilities/import",
+            params={"format": "geojson", "country": "YEM"},
+            json=facility_points(),
+        ),
+        needs(P.IMPORT_DATA),
+    ),
+    ("POST", "/api/movements"): (
+        lambda w: Call("POST", "/api/movements", json=movement_json()),
+        needs(P.MANAGE_FACILITIES, ok=201),
+    ),
+    ("GET", "/api/movements"): (lambda w: Call("GET", "/api/movements"), needs(P.READ_INCIDENTS)),
+    ("GET", "/api/movements/{movement_id}"): (
+        lambda w: Call("GET", f"/api/movements/{add_movement(w.db)}"),
+        needs(P.READ_INCIDENTS),
+    ),
+    ("POST", "/api/movements/{movement_id}/status"): (
+        lambda w: Call(
+            "POST", f"/api/movements/{add_movement(w.db)}/status", json={"status": "under_way"}
+        ),
+        needs(P.MANAGE_FACILITIES),
+    ),
+    ("GET", "/api/incidents/{incident_id}/linkage"): (
+        lambda w: Call("GET", f"/api/incidents/{w.incident_id}/linkage"),
+        org_record(),
+    ),
+    ("GET", "/api/parties"): (lambda w: Call("GET", "/api/parties"), needs(P.NOTIFY)),
+    ("POST", "/api/parties"): (
+        lambda w: Call("POST", "/api/parties", json={"name": f"Matrix party {uuid.uuid4().hex}"}),
+        needs(P.NOTIFY, ok=201),
+    ),
+    ("GET", "/api/notifications"): (
+        lambda w: Call("GET", "/api/notifications"),
+        needs(P.NOTIFY),
+    ),
+    ("POST", "/api/notifications"): (
+        lambda w: Call("POST", "/api/notifications", json=_notification_json(w)),
+        needs(P.NOTIFY, ok=201),
+    ),
+    ("GET", "/api/notifications/{notification_id}"): (
+        lambda w: Call("GET", f"/api/notifications/{_notification(w, send=False)}"),
+        needs(P.NOTIFY),
+    ),
+    ("POST", "/api/notifications/{notification_id}/send"): (
+        lambda w: Call("POST", f"/api/notifications/{_notification(w, send=False)}/send"),
+        needs(P.NOTIFY),
+    ),
+    ("POST", "/api/notifications/{notification_id}/acknowledge"): (
+        lambda w: Call(
+            "POST",
+            f"/api/notifications/{_notification(w, send=True)}/acknowledge",
+            json={"by": "Matrix desk", "channel": "email"},
+        ),
+        needs(P.NOTIFY),
+    ),
+    ("POST", "/api/notifications/{notification_id}/update"): (
+        lambda w: Call(
+            "POST",
+            f"/api/notifications/{_notification(w, send=True)}/update",
+            json={"reason": "matrix update"},
+        ),
+        needs(P.NOTIFY),
+    ),
+    ("POST", "/api/notifications/{notification_id}/withdraw"): (
+        lambda w: Call(
+            "POST",
+            f"/api/notifications/{_notification(w, send=False)}/withdraw",
+            json={"reason": "matrix withdrawal"},
+        ),
+        needs(P.NOTIFY),
+    ),
+    ("GET", "/api/notifications/{notification_id}/export"): (
+        lambda w: Call(
+            "GET",
+            f"/api/notifications/{_notification(w, send=True)}/export",
+            params={"format": "kml"},
+        ),
+        needs(P.NOTIFY),
+    ),
+    ("GET", "/api/incidents/{incident_id}/notified"): (
+        lambda w: Call("GET", f"/api/incidents/{w.incident_id}/notified"),
+        org_record(),
+    ),
+    ("GET", "/api/alerts"): (lambda w: Call("GET", "/api/alerts"), needs(P.READ_INCIDENTS)),
+    ("GET", "/api/alerts.cap"): (lambda w: Call("GET", "/api/alerts.cap"), needs(P.READ_INCIDENTS)),
+    ("GET", "/api/alerts/{alert_id}/cap"): (
+        lambda w: Call("GET", f"/api/alerts/{_alert(w)}/cap"),
+        org_record(),
+    ),
+    ("GET", "/api/public/custody/heads"): (
+        lambda w: Call("GET", "/api/public/custody/heads"),
+        anyone(200),
+    ),
+    ("GET", "/api/public/custody/heads/latest"): (
+        lambda w: _custody_call(w, Call("GET", "/api/public/custody/heads/latest")),
+        anyone(200),
+    ),
+    ("GET", "/api/public/custody/keys"): (
+        lambda w: Call("GET", "/api/public/custody/keys"),
+        anyone(200),
+    ),
+    ("GET", "/api/public/custody/consistency"): (
+        lambda w: _custody_call(
+            w, Call("GET", "/api/public/custody/consistency", params={"first": 1, "second": 2})
+        ),
+        anyone(200),
+    ),
+    ("POST", "/api/custody/heads"): (
+        lambda w: Call("POST", "/api/custody/heads"),
+        needs(P.VERIFY, ok=201),
+    ),
+    ("GET", "/api/custody/leaves/{index}"): (
+        lambda w: _custody_call(w, Call("GET", "/api/custody/leaves/0")),
+        needs(P.VERIFY),
+    ),
+    ("GET", "/api/custody/leaves/{index}/proof"): (
+        lambda w: _custody_call(
+            w, Call("GET", "/api/custody/leaves/0/proof", params={"tree_size": 2})
+        ),
+        needs(P.VERIFY),
+    ),
+    ("GET", "/api/custody/entities/{entity_type}/{entity_id}"): (
+        lambda w: Call("GET", f"/api/custody/entities/incident/{w.incident_id}"),
+        needs(P.VERIFY),
+    ),
+    ("POST", "/api/incidents/{incident_id}/package"): (
+        lambda w: Call("POST", f"/api/incidents/{w.incident_id}/package"),
+        verify_record(),
+    ),
+    ("POST", "/api/sms"): (  # signed by the gateway's secret, not a token; unset here: off
+        lambda w: Call(
+            "POST", "/api/sms", json={"from": "+000 555", "text": "ATK 1 HW", "message_id": "1"}
+        ),
+        anyone(404),
+    ),
 }
 
 SENSITIVE_VARIANTS: dict[tuple[str, str], Callable[[World], Call]] = {
@@ -340,12 +627,15 @@ SENSITIVE_VARIANTS: dict[tuple[str, str], Callable[[World], Call]] = {
     ("GET", "/api/incidents/{incident_id}"): lambda w: Call(
         "GET", f"/api/incidents/{w.incident_id}", params={"purpose": "matrix check"}
     ),
+    ("GET", "/api/evidence/{evidence_id}"): lambda w: Call(
+        "GET", f"/api/evidence/{evidence_of(w)}", params={"purpose": "matrix check"}
+    ),
 }
 """Reads that also open encrypted fields: they need ``read_sensitive`` on top."""
 
 
 @pytest.fixture
-def world(db: Database) -> World:
+def world(db: Database, settings: Settings) -> World:
     tokens: dict[tuple[Role, str], str] = {}
     for org in (OWN, OTHER):
         for role in Role:
@@ -383,6 +673,7 @@ def world(db: Database) -> World:
         incident_id=receipt.incident_id,
         report_id=receipt.report_id,
         published=0,
+        settings=settings,
     )
     world.published = _release(world, stage="published")
     return world
@@ -412,8 +703,15 @@ def _check(
             headers = (
                 {} if role is None else {"Authorization": f"Bearer {world.tokens[(role, org)]}"}
             )
+            if call.content_type:
+                headers["Content-Type"] = call.content_type
             response = client.request(
-                call.method, call.path, params=call.params, json=call.json, headers=headers
+                call.method,
+                call.path,
+                params=call.params,
+                json=call.json,
+                content=call.content,
+                headers=headers,
             )
             wanted = expect(role, org == OWN)
             if response.status_code != wanted:

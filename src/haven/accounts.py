@@ -64,6 +64,10 @@ class Permission(StrEnum):
     """Import published datasets (``haven import``, ``POST /api/imports``); admins only."""
     VERIFY = "verify"
     """Grade certainty, move incidents through verification, comment (see docs/verification.md)."""
+    MANAGE_FACILITIES = "manage_facilities"
+    """Register and edit facilities, record their status and movements (docs/facilities.md)."""
+    NOTIFY = "notify"
+    """Manage parties and notifications, record acknowledgements (docs/notifications.md)."""
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
@@ -86,6 +90,8 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.PREPARE_RELEASE,
             Permission.APPROVE_RELEASE,
             Permission.VERIFY,
+            Permission.NOTIFY,
+            Permission.MANAGE_FACILITIES,
         }
     ),
     Role.ADMIN: frozenset(Permission),

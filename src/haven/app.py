@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 
+from haven import custody
 from haven.api import build_router
+from haven.api.alert_routes import build_alert_router
 from haven.api.auth import TokenCache
+from haven.api.custody_routes import build_custody_router
 from haven.api.dedup_routes import build_dedup_router
 from haven.api.errors import ERROR_RESPONSES, BodySizeLimit, install_error_handlers
+from haven.api.evidence_routes import build_evidence_router
+from haven.api.facility_routes import build_facility_router
 from haven.api.headers import SecurityHeaders
 from haven.api.import_routes import build_import_router
+from haven.api.notification_routes import build_notification_router
 from haven.api.public_routes import build_public_router
 from haven.api.release_routes import build_release_router
 from haven.api.session_routes import build_session_router
+from haven.api.sms_routes import build_sms_router
 from haven.api.verification_routes import build_verification_router
 from haven.db import Database, open_database
+from haven.errors import HavenError
 from haven.settings import Settings
+from haven.web import build_web_router, static_files
 
 __all__ = ["create_app", "haven_version"]
+
+log = logging.getLogger(__name__)
 
 
 def haven_version() -> str:
@@ -31,6 +43,17 @@ def haven_version() -> str:
         return version("haven")
     except PackageNotFoundError:
         return "0+unknown"
+
+
+async def _sign_heads(database: Database, settings: Settings) -> None:
+    """Sign a custody tree head every ``custody_sign_interval_seconds`` while the log grows."""
+    interval = settings.custody_sign_interval_seconds
+    while interval:
+        await asyncio.sleep(interval)
+        try:
+            await database.awrite(lambda s: custody.sign_head(s, settings))
+        except HavenError:
+            log.exception("signing the custody tree head failed; retrying next interval")
 
 
 def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
@@ -44,7 +67,9 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        signer = asyncio.create_task(_sign_heads(database, settings))
         yield
+        signer.cancel()
         if owns_db:
             database.close()
 
@@ -68,7 +93,11 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
-        larger=(("/api/imports", settings.max_import_bytes),),
+        larger=(
+            ("/api/imports", settings.max_import_bytes),
+            ("/api/facilities/import", settings.max_import_bytes),
+            ("/api/incidents/{incident_id}/evidence", settings.max_evidence_bytes),
+        ),
     )
     app.add_middleware(SecurityHeaders, trust_proxy_headers=settings.trust_proxy_headers)
     app.include_router(build_router(version=haven_version()), responses=ERROR_RESPONSES)
@@ -78,9 +107,13 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.include_router(build_import_router(), responses=ERROR_RESPONSES)
     app.include_router(build_dedup_router(), responses=ERROR_RESPONSES)
     app.include_router(build_verification_router(), responses=ERROR_RESPONSES)
-
-    @app.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        return RedirectResponse("/api/openapi.json")
+    app.include_router(build_notification_router(), responses=ERROR_RESPONSES)
+    app.include_router(build_alert_router(), responses=ERROR_RESPONSES)
+    app.include_router(build_facility_router(), responses=ERROR_RESPONSES)
+    app.include_router(build_custody_router(), responses=ERROR_RESPONSES)
+    app.include_router(build_evidence_router(), responses=ERROR_RESPONSES)
+    app.include_router(build_sms_router(), responses=ERROR_RESPONSES)
+    app.include_router(build_web_router())
+    app.mount("/static", static_files(), name="static")
 
     return app

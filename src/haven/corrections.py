@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from haven import custody_incidents
 from haven.accounts import Actor
 from haven.errors import InvalidInput
 from haven.models import CorrectionRow, IncidentRow
@@ -68,6 +69,7 @@ def record_correction(
 ) -> None:
     """Log a change to a published incident (no-op for others); values of non-public fields
     are left out. Call it from any code that changes an incident's facts."""
+    custody_incidents.acting(session, actor)
     if row.state != IncidentState.PUBLISHED:
         return
     public = field in PUBLIC_CORRECTION_FIELDS

@@ -28,6 +28,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from haven import custody_incidents
 from haven.errors import HavenError, StorageUnavailable
 from haven.privacy import Keyring, MasterKeys
 from haven.settings import Settings
@@ -241,27 +242,33 @@ class Database:
                 job.future.set_exception(value)
 
 
+def _forget_job(session: Session) -> None:
+    """Drop what a rolled-back write left in the session's caches."""
+    Keyring.forget_pending(session)
+    session.info.pop(TRANSACTION_CACHE, None)
+    custody_incidents.forget(session)
+
+
 def _run_in_savepoint(session: Session, fn: Callable[[Session], Any]) -> tuple[bool, Any]:
     """Run one write in a SAVEPOINT; on error roll back just that write."""
     savepoint = session.begin_nested()
+    custody_incidents.install(session)
     try:
         value = fn(session)
+        custody_incidents.settle(session)
         session.flush()
     except HavenError as exc:
         savepoint.rollback()
-        Keyring.forget_pending(session)
-        session.info.pop(TRANSACTION_CACHE, None)
+        _forget_job(session)
         return False, exc
     except SQLAlchemyError:
         log.exception("database write failed")
         savepoint.rollback()
-        Keyring.forget_pending(session)
-        session.info.pop(TRANSACTION_CACHE, None)
+        _forget_job(session)
         return False, StorageUnavailable("database write failed; the server log has the cause")
     except Exception as exc:  # noqa: BLE001 - handed to the caller's future, re-raised there
         savepoint.rollback()
-        Keyring.forget_pending(session)
-        session.info.pop(TRANSACTION_CACHE, None)
+        _forget_job(session)
         return False, exc
     savepoint.commit()
     return True, value

@@ -14,12 +14,21 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from haven import accounts, facilities, reports
+from haven import (
+    accounts,
+    evidence,
+    facilities,
+    facility_status,
+    notifications,
+    package,
+    reports,
+)
 from haven.accounts import SYSTEM, Role
 from haven.db import Database
 from haven.errors import NotAuthenticated
 from haven.facts import Point
 from haven.models import FacilityRow, UserRow
+from haven.settings import Settings
 from haven.taxonomy import (
     CasualtyGroup,
     CasualtyOutcome,
@@ -107,8 +116,15 @@ def exercise_reports(
     return made
 
 
-def load(db: Database, *, datasets: Path, seed: int) -> DemoSummary:
-    """Load the Gaza hospitals and the EXERCISE reports; running it again changes nothing."""
+def load(
+    db: Database, *, datasets: Path, seed: int, settings: Settings | None = None
+) -> DemoSummary:
+    """Load the Gaza hospitals and the EXERCISE reports; running it again changes nothing.
+
+    With ``settings``, the first exercise incident also gets a generated EXERCISE image
+    as evidence, and its thumbnail (``haven.evidence.add_demo_evidence``); it is then
+    published and packaged for investigators (``haven.package.add_demo_package``).
+    """
     hospitals_file = datasets / "gaza_hospitals.geojson"
     loaded = db.write(
         lambda s: facilities.load_geojson(
@@ -133,6 +149,17 @@ def load(db: Database, *, datasets: Path, seed: int) -> DemoSummary:
         return [reports.submit(session, r, actor=SYSTEM) for r in scenario]
 
     receipts = db.write(submit_all)
+    if settings is not None and receipts:
+        evidence.add_demo_evidence(
+            db,
+            receipts[0].incident_id,
+            settings=settings,
+            taken_at=scenario[0].occurred_at + timedelta(minutes=20),
+            actor=SYSTEM,
+        )
+        package.add_demo_package(db, receipts[0].incident_id, settings=settings)
+    facility_status.load_demo_exercise(db, seed=seed)
+    notifications.load_demo(db, settings=settings)
     added = sum(r.created for r in receipts)
     return DemoSummary(
         facilities_added=loaded.added,

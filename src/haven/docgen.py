@@ -182,6 +182,9 @@ def api_markdown() -> str:
     from haven.api.verification_routes import build_verification_router  # noqa: PLC0415
 
     app.include_router(build_verification_router())
+    from haven.api.evidence_routes import build_evidence_router  # noqa: PLC0415
+
+    app.include_router(build_evidence_router())
     spec = app.openapi()
     lines = [GENERATED, API_INTRO.rstrip(), ""]
     lines += ["| method | path | what | parameters |", "| --- | --- | --- | --- |"]
@@ -191,7 +194,9 @@ def api_markdown() -> str:
                 f"`{p['name']}`" for p in op.get("parameters", []) if p["in"] != "header"
             )
             if "requestBody" in op:
-                params = (params + ", " if params else "") + "JSON body"
+                json_body = "application/json" in op["requestBody"].get("content", {})
+                body = "JSON body" if json_body else "raw body (the file)"
+                params = (params + ", " if params else "") + body
             what = (op.get("description") or op.get("summary") or "").splitlines()[0]
             lines.append(f"| {method.upper()} | `{path}` | {what} | {params} |")
     return "\n".join(lines) + "\n"

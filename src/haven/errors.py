@@ -5,7 +5,8 @@ The tree::
     HavenError                      500  exit 1   something went wrong that we did not foresee
     ├── ConfigurationError          500  exit 78  settings are missing, wrong or unsafe
     ├── InvalidInput                422  exit 65  bad input; ``fields`` names each bad field
-    │   └── PayloadTooLarge         413  exit 65  the request body is larger than allowed
+    │   ├── PayloadTooLarge         413  exit 65  the request body is larger than allowed
+    │   └── UnsupportedMediaType    415  exit 65  the upload's media type is not allowed
     ├── NotAuthenticated            401  exit 77  no credentials, or wrong ones
     ├── PermissionDenied            403  exit 77  the credentials do not allow this
     ├── NotFound                    404  exit 66  the thing asked for does not exist
@@ -39,6 +40,7 @@ __all__ = [
     "PermissionDenied",
     "StorageUnavailable",
     "TooManyRequests",
+    "UnsupportedMediaType",
     "all_error_classes",
 ]
 
@@ -118,6 +120,13 @@ class PayloadTooLarge(InvalidInput):
 
     code = "payload_too_large"
     http_status = 413
+
+
+class UnsupportedMediaType(InvalidInput):
+    """An upload's media type is not in the allow-list (``evidence_media_types``)."""
+
+    code = "unsupported_media_type"
+    http_status = 415
 
 
 class NotAuthenticated(HavenError):

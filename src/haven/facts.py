@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -34,8 +36,10 @@ __all__ = [
     "AdminName",
     "Casualties",
     "EventFacts",
+    "IsoDateTime",
     "LongText",
     "Point",
+    "RowId",
     "ShortText",
     "casualty_total",
 ]
@@ -48,6 +52,26 @@ PeopleCount = Annotated[int, Field(ge=0, le=1_000_000)]
 
 Casualties = dict[CasualtyGroup, dict[CasualtyOutcome, PeopleCount]]
 """People affected, by group and outcome, e.g. ``{"health_workers": {"killed": 2}}``."""
+
+
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+"""The id of a stored row (bounded so a huge number is a 422, not a database overflow)."""
+
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def iso_time_text(value: object) -> object:
+    """Accept a ``datetime`` or ISO 8601 text; refuse numbers (pydantic would read them as
+    Unix seconds) and other spellings, naming the expected form."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_TIME.match(value.strip()):
+        raise ValueError("expected an ISO 8601 date-time, e.g. 2025-03-03T08:00:00Z")
+    return value.strip()
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(iso_time_text)]
+"""A date-time given as ISO 8601 text (numbers are refused, not read as Unix seconds)."""
 
 
 def no_nul(value: str) -> str:

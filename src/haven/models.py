@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -22,20 +23,30 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "AlertCheckRow",
+    "AlertRow",
     "ApiTokenRow",
     "AuditChainRow",
     "AuditEventRow",
     "Base",
     "CorrectionRow",
     "DataKeyRow",
+    "EvidenceRow",
     "FacilityRow",
+    "FacilityStatusRow",
     "ImportRunRow",
     "IncidentAttackTypeRow",
     "IncidentRow",
     "LoginAttemptRow",
     "MergeRow",
     "MergeSuggestionRow",
+    "MovementRow",
+    "NotificationRow",
+    "NotificationSiteRow",
     "OrganisationRow",
+    "OutboxRow",
+    "PartyRow",
+    "PartySiteRow",
     "ReleaseItemRow",
     "ReleaseRow",
     "ReportRow",
@@ -244,6 +255,13 @@ class FacilityRow(Base):
     is_sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
     """A sensitive site keeps only coarse lon/lat in clear; the exact point is in ``sensitive``."""
     sensitive: Mapped[str | None] = mapped_column(Text)
+    """Encrypted envelope: focal points (name, phone, e-mail) and a sensitive site's exact point."""
+    kind: Mapped[str] = mapped_column(String(20), default="other", index=True)
+    """hospital, clinic, first_aid_post, … (``haven.facilities.FacilityKind``)."""
+    operator: Mapped[str | None] = mapped_column(String(200))
+    services: Mapped[list[Any]] = mapped_column(default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    """Changes with every edit: the linkage index is rebuilt when the newest one changes."""
 
 
 class IncidentRow(Base):
@@ -275,6 +293,8 @@ class IncidentRow(Base):
     resources: Mapped[list[Any]] = mapped_column(default=list)
     facility_type: Mapped[str | None] = mapped_column(String(80))
     facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"), index=True)
+    facility_distance_m: Mapped[float | None] = mapped_column(Float)
+    """Metres from the incident's point to ``facility_id`` (set by ``haven.linkage``)."""
     casualties: Mapped[dict[str, Any]] = mapped_column(default=dict)
     killed_total: Mapped[int] = mapped_column(Integer, default=0)
     injured_total: Mapped[int] = mapped_column(Integer, default=0)
@@ -494,3 +514,289 @@ class ReleaseItemRow(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     data: Mapped[dict[str, Any]] = mapped_column()
+
+
+class FacilityStatusRow(Base):
+    """One status report of a facility: functioning, why, and its supplies at that time."""
+
+    __tablename__ = "facility_statuses"
+    __table_args__ = (Index("ix_facility_statuses_facility_id_at", "facility_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"))
+    at: Mapped[datetime] = mapped_column()
+    status: Mapped[str] = mapped_column(String(24))
+    """operational, partially_functioning or not_functioning."""
+    reason: Mapped[str] = mapped_column(Text, default="")
+    supplies: Mapped[list[Any]] = mapped_column(default=list)
+    """Each supply: {"kind", "name", "quantity", "unit", "daily_consumption"}."""
+    reporter: Mapped[str] = mapped_column(String(120))
+    reporter_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    is_exercise: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A simulated status (demo, training): shown labelled EXERCISE, never as the real one."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MovementRow(Base):
+    """An ambulance run, medical evacuation or convoy: its route, time window and vehicles."""
+
+    __tablename__ = "movements"
+    __table_args__ = (Index("ix_movements_starts_at_ends_at", "starts_at", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    route: Mapped[list[Any]] = mapped_column()
+    """``[[lon, lat], …]``, at least two points (GeoJSON order)."""
+    route_type: Mapped[str] = mapped_column(String(12))
+    """linestring (the path followed) or waypoints (places passed, joined by straight lines)."""
+    starts_at: Mapped[datetime] = mapped_column()
+    ends_at: Mapped[datetime] = mapped_column()
+    vehicles: Mapped[list[Any]] = mapped_column(default=list)
+    """Each vehicle: {"description", "markings", "registration"}."""
+    personnel_count: Mapped[int | None] = mapped_column(Integer)
+    cargo: Mapped[str] = mapped_column(Text, default="")
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    is_exercise: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EvidenceRow(Base):
+    """One evidence file (an original or a derived copy): its SHA-256, capture metadata, lineage.
+
+    The bytes live in the content-addressed store (``haven.evidence.blob_path``);
+    precise EXIF GPS, camera and device notes are in the ``sensitive`` envelope.
+    """
+
+    __tablename__ = "evidence"
+    __table_args__ = (Index("ix_evidence_incident_id_received_at", "incident_id", "received_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(127))
+    filename: Mapped[str] = mapped_column(String(255))
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    report_id: Mapped[str | None] = mapped_column(ForeignKey("reports.id"))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploader: Mapped[str] = mapped_column(String(120))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    captured_at: Mapped[datetime | None] = mapped_column()
+    exif_taken_at: Mapped[str | None] = mapped_column(String(40))
+    """EXIF DateTimeOriginal as ISO 8601; without an offset it is the camera's local time."""
+    has_exif_gps: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_url: Mapped[str | None] = mapped_column(String(2000))
+    sensitive: Mapped[str | None] = mapped_column(Text)
+    """Encrypted envelope: EXIF GPS (lon/lat), camera make/model/serial, device notes."""
+    derived_from: Mapped[str | None] = mapped_column(ForeignKey("evidence.id"), index=True)
+    derivation: Mapped[str | None] = mapped_column(String(20))
+    derivation_params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    is_exercise: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CustodyLeafRow(Base):
+    """One custody act: a leaf of the append-only RFC 9162 Merkle tree (see custody.py)."""
+
+    __tablename__ = "custody_leaves"
+    __table_args__ = (Index("ix_custody_leaves_entity", "entity_type", "entity_id", "idx"),)
+
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    """0-based position in the tree."""
+    at: Mapped[datetime] = mapped_column()
+    act: Mapped[str] = mapped_column(String(40), index=True)
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(100))
+    content_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    entry: Mapped[str] = mapped_column(Text)
+    """The exact canonical JSON the leaf hash covers."""
+    leaf_hash: Mapped[str] = mapped_column(String(64))
+
+
+class CustodyNodeRow(Base):
+    """The hash of one perfect subtree (level >= 1) of the custody tree."""
+
+    __tablename__ = "custody_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class CustodyStateRow(Base):
+    """The custody tree's size and right edge (one row, locked by every append)."""
+
+    __tablename__ = "custody_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    frontier: Mapped[list[Any]] = mapped_column()
+
+
+class CustodyTreeHeadRow(Base):
+    """A signed tree head: the root of the first ``tree_size`` leaves, signed by the instance."""
+
+    __tablename__ = "custody_tree_heads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    log_id: Mapped[str] = mapped_column(String(80))
+    tree_size: Mapped[int] = mapped_column(BigInteger, index=True)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    """Milliseconds since 1970-01-01 UTC, as signed."""
+    key_id: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[str] = mapped_column(String(100))
+
+
+class PartyRow(Base):
+    """A party that receives deconfliction notifications and alerts, and the sites it receives."""
+
+    __tablename__ = "parties"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    """The organisation that manages this party's notifications (``None``: the operator)."""
+    contact: Mapped[str | None] = mapped_column(Text)
+    """Encrypted envelope of the focal point (name, phone, notes) and the webhook secret."""
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    email: Mapped[str | None] = mapped_column(String(254))
+    escalation_email: Mapped[str | None] = mapped_column(String(254))
+    max_tlp: Mapped[str] = mapped_column(String(14), default="green")
+    """The strictest sharing label whose details alerts may show this party."""
+    alerts_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_exercise: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PartySiteRow(Base):
+    """One facility a party should receive notifications and alerts about."""
+
+    __tablename__ = "party_sites"
+
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), primary_key=True)
+    facility_id: Mapped[int] = mapped_column(
+        ForeignKey("facilities.id"), primary_key=True, index=True
+    )
+
+
+class NotificationRow(Base):
+    """The exact content sent to one party about static sites or a movement, and its fate."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    """The id of the first version; every update of it shares this."""
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    """``sites`` (static sites) or ``movement``."""
+    movement_id: Mapped[int | None] = mapped_column(ForeignKey("movements.id"), index=True)
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    """draft, sent, acknowledged, expired, withdrawn or superseded."""
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_exercise: Mapped[bool] = mapped_column(Boolean, default=False)
+    valid_from: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    content: Mapped[dict[str, Any]] = mapped_column()
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(120))
+    sent_at: Mapped[datetime | None] = mapped_column()
+    sent_by: Mapped[str | None] = mapped_column(String(120))
+    sent_leaf: Mapped[int | None] = mapped_column(Integer)
+    acknowledged_at: Mapped[datetime | None] = mapped_column()
+    ack_by: Mapped[str | None] = mapped_column(String(200))
+    ack_channel: Mapped[str | None] = mapped_column(String(20))
+    ack_leaf: Mapped[int | None] = mapped_column(Integer)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    """When it stopped being live: withdrawn, superseded by a new version, or expired."""
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    end_leaf: Mapped[int | None] = mapped_column(Integer)
+    chase_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_chased_at: Mapped[datetime | None] = mapped_column()
+    escalated_at: Mapped[datetime | None] = mapped_column()
+    reminded_at: Mapped[datetime | None] = mapped_column()
+
+
+class NotificationSiteRow(Base):
+    """One facility named in a notification (for "which parties were told of site S")."""
+
+    __tablename__ = "notification_sites"
+
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), primary_key=True)
+    facility_id: Mapped[int] = mapped_column(
+        ForeignKey("facilities.id"), primary_key=True, index=True
+    )
+
+
+class AlertRow(Base):
+    """A new incident close to a facility or an active movement's route."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index("ix_alerts_incident_id_subject", "incident_id", "subject", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    subject: Mapped[str] = mapped_column(String(40))
+    """``facility:<id>`` or ``movement:<id>``: what the incident came close to."""
+    facility_id: Mapped[int | None] = mapped_column(ForeignKey("facilities.id"), index=True)
+    movement_id: Mapped[int | None] = mapped_column(ForeignKey("movements.id"), index=True)
+    distance_m: Mapped[float] = mapped_column(Float)
+    radius_m: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    is_exercise: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AlertCheckRow(Base):
+    """An incident already looked at for alerts (each is looked at once)."""
+
+    __tablename__ = "alert_checks"
+
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    alerts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxRow(Base):
+    """One message to one recipient over one channel, kept until delivered (once per key)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_message_key_recipient_channel",
+            "message_key",
+            "recipient",
+            "channel",
+            unique=True,
+        ),
+        Index("ix_outbox_pending", "delivered_at", "gave_up_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(120))
+    """What the message is, e.g. ``alert:17`` or ``notification:4:chase:2``."""
+    recipient: Mapped[str] = mapped_column(String(80))
+    """Who: ``party:<id>``, or ``facility:<id>:focal:<n>`` (a facility's focal point)."""
+    party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    """``webhook`` or ``email``."""
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    gave_up_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from haven import audit
+from haven import audit, custody
 from haven.accounts import Actor, Permission, require
 from haven.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from haven.models import ReleaseItemRow, ReleaseRow, UserRow, utcnow
@@ -340,6 +340,15 @@ def publish(session: Session, version: int, *, actor: Actor) -> Release:
         entity_id=version,
         detail={"content_sha256": row.content_sha256, "rows": row.row_count},
     )
+    custody.append(
+        session,
+        actor,
+        act=custody.Act.RELEASE_PUBLISHED,
+        entity_type="release",
+        entity_id=version,
+        content_sha256=row.content_sha256,
+        detail={"rows": row.row_count},
+    )
     return _to_release(session, row)
 
 
@@ -365,6 +374,15 @@ def withdraw(session: Session, version: int, *, reason: str, actor: Actor) -> Re
         entity_id=version,
         detail={"reason": reason, "was": previous},
     )
+    if previous == ReleaseStatus.PUBLISHED.value:
+        custody.append(
+            session,
+            actor,
+            act=custody.Act.RELEASE_WITHDRAWN,
+            entity_type="release",
+            entity_id=version,
+            content_sha256=row.content_sha256,
+        )
     return _to_release(session, row)
 
 

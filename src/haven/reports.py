@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, f
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from haven import audit, incidents, policy, privacy, verification
+from haven import audit, incidents, linkage, policy, privacy, verification
 from haven.accounts import Actor, Permission, require
 from haven.certainty import ReportGrade
 from haven.db import TRANSACTION_CACHE
@@ -301,6 +301,15 @@ def submit(session: Session, report: ReportIn, *, actor: Actor) -> ReportReceipt
             actor=actor,
             certainty=verification.derive([report.grade()]),
         )
+        if facts.location is not None:
+            linkage.link_new_incident(
+                session,
+                incident_id,
+                point=facts.location.lonlat(),
+                precision=facts.geo_precision,
+                exercise=report.exercise,
+                named_facility_id=facts.facility_id,
+            )
     row: dict[str, Any] = {
         "id": report_id,
         "incident_id": incident_id,

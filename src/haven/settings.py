@@ -76,8 +76,45 @@ class Settings(BaseSettings):
     page_size: int = Field(
         default=50, ge=1, le=1000, description="Default number of items per page in lists."
     )
+    max_evidence_bytes: int = Field(
+        default=4 * 1_073_741_824,
+        ge=1024,
+        description=(
+            "Largest evidence file `POST /api/incidents/{id}/evidence` accepts, in bytes "
+            "(default 4 GiB); larger uploads get 413. Uploads are streamed to disk, never held "
+            "in memory."
+        ),
+    )
+    evidence_media_types: tuple[str, ...] = Field(
+        default=(
+            "image/*",
+            "video/*",
+            "audio/*",
+            "application/pdf",
+            "application/warc",
+            "application/x-mimearchive",
+            "multipart/related",
+            "message/rfc822",
+            "text/plain",
+        ),
+        description=(
+            "Media types evidence uploads may have (the request's Content-Type); `type/*` "
+            "allows a whole type. Others get 415 naming the allowed ones. As an environment "
+            'variable, a JSON list, e.g. ["image/jpeg", "video/mp4"].'
+        ),
+    )
     max_page_size: int = Field(
         default=500, ge=1, le=10_000, description="Largest page a client may ask for."
+    )
+    custody_sign_interval_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=86_400,
+        description=(
+            "How often the server signs a new custody tree head when the log has grown "
+            "(published at /api/public/custody/heads). 0 signs only on request "
+            "(`haven custody sign`, packages)."
+        ),
     )
     dedup_auto_merge: bool = Field(
         default=False,
@@ -171,6 +208,112 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(
         default=4, ge=1, le=64, description="Argon2id lanes for new password hashes."
     )
+
+    notification_lead_time_movement: int = Field(
+        default=48,
+        ge=0,
+        le=720,
+        description=(
+            "Hours of notice a movement notification needs before the movement starts; "
+            "less is refused unless the notification is flagged emergency."
+        ),
+    )
+    notification_lead_time_emergency: int = Field(
+        default=24,
+        ge=0,
+        le=720,
+        description="Hours of notice an emergency movement notification needs (less is refused).",
+    )
+    notification_chase_every_hours: int = Field(
+        default=12,
+        ge=1,
+        le=720,
+        description="Chase a sent, unacknowledged notification every this many hours.",
+    )
+    notification_escalate_after_chases: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Escalate an unacknowledged notification after this many chases.",
+    )
+    notification_revalidate_before_hours: int = Field(
+        default=48,
+        ge=1,
+        le=8760,
+        description="Remind the coordinators to revalidate a notification this many hours "
+        "before it expires.",
+    )
+    sms_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Shared secret of the SMS / messaging gateway: it signs each webhook body with "
+            "HMAC-SHA256 (header `X-Haven-Signature: sha256=<hex>`). Unset: `POST /api/sms` "
+            "answers 404."
+        ),
+    )
+    sms_reporter: str | None = Field(
+        default=None,
+        description=(
+            "User name that SMS reports are recorded as (its organisation owns them); a "
+            "reporter account made for the gateway."
+        ),
+    )
+    alert_radius_m: int = Field(
+        default=2000,
+        ge=10,
+        le=100_000,
+        description=(
+            "A new incident within this many metres of a facility or of an active movement's "
+            "route alerts the focal points."
+        ),
+    )
+    alert_max_age_hours: int = Field(
+        default=72,
+        ge=1,
+        le=8760,
+        description=(
+            "Only incidents that happened within this many hours of being recorded raise "
+            "alerts (imports of past events do not)."
+        ),
+    )
+    alert_worker_interval_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=3600,
+        description=(
+            "How often `haven serve` looks for new incidents to alert on and delivers due "
+            "webhooks and e-mails, in seconds; 0 turns the background worker off "
+            "(then run `haven alerts deliver` from cron)."
+        ),
+    )
+    delivery_max_attempts: int = Field(
+        default=8,
+        ge=1,
+        le=50,
+        description="Attempts to deliver one webhook or e-mail before giving up.",
+    )
+    delivery_backoff_seconds: float = Field(
+        default=5.0,
+        ge=0.01,
+        le=3600,
+        description="First retry delay of a failed delivery; doubled after each failure "
+        "(capped at one hour).",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="Timeout of one webhook request, in seconds."
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for alert and notification e-mail; empty: no e-mail."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_from: str = Field(
+        default="haven@localhost", description="Sender address of Haven's e-mail."
+    )
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade the SMTP connection with STARTTLS before sending."
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP login name; empty: no login.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP login password.")
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

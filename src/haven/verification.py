@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from haven import audit, policy
+from haven import audit, custody_incidents, policy
 from haven.accounts import Actor, Permission, require
 from haven.certainty import RULES, CertaintyDecision, ReportGrade, derive
 from haven.corrections import record_correction
@@ -250,6 +250,7 @@ def transition(
         reason=note or f"moved to {to_state}",
         actor=actor,
     )
+    custody_incidents.acting(session, actor)
     row.state = to_state.value
     note_id = _note(
         session,

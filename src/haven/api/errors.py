@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from haven.errors import (
@@ -24,6 +26,8 @@ from haven.errors import (
 __all__ = ["ERROR_RESPONSES", "BodySizeLimit", "ErrorBody", "install_error_handlers"]
 
 log = logging.getLogger(__name__)
+_PARAMETER = re.compile(r"\\\{[A-Za-z_][A-Za-z0-9_]*\\\}")
+"""A ``{name}`` parameter of a path template, as ``re.escape`` leaves it."""
 
 
 class ErrorDetail(BaseModel):
@@ -77,7 +81,7 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return _error_response(InvalidInput.from_validation(exc.errors()))
 
-    async def on_http(_request: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         if isinstance(exc.__cause__, HavenError):  # e.g. the body-size guard while parsing
             return _error_response(exc.__cause__)
@@ -87,10 +91,13 @@ def install_error_handlers(app: FastAPI) -> None:
             return _error_response(
                 InvalidInput("the request body is not valid JSON", fields={"body": "not JSON"})
             )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
         return JSONResponse(
             {"error": {"code": "http_error", "message": str(exc.detail), "fields": {}}},
             status_code=exc.status_code,
-            headers=exc.headers,  # e.g. Allow on 405
+            headers=headers,
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -103,6 +110,20 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_unexpected)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of this path takes (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    pending: list[Any] = list(request.app.router.routes)
+    while pending:
+        route = pending.pop()
+        if isinstance(route, Route):
+            if route.matches(request.scope)[0] is not Match.NONE:
+                methods |= route.methods or set()
+        elif hasattr(route, "original_router"):  # FastAPI's included routers
+            pending.extend(getattr(route.original_router, "routes", ()))
+    return ", ".join(sorted(methods))
+
+
 class BodySizeLimit:
     """ASGI middleware: refuse request bodies over ``max_bytes`` before they are read whole."""
 
@@ -111,14 +132,30 @@ class BodySizeLimit:
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.larger = dict(larger)
+        self.larger = {path: limit for path, limit in larger if "{" not in path}
         """Paths allowed a larger body (e.g. file imports), with their own limit."""
+        self.larger_templates = [
+            (re.compile(_PARAMETER.sub("[^/]+", re.escape(path))), limit)
+            for path, limit in larger
+            if "{" in path
+        ]
+        """Path templates such as ``/api/incidents/{incident_id}/evidence``: each
+        ``{name}`` matches one path segment."""
+
+    def limit_for(self, path: str) -> int:
+        """The largest body a request to ``path`` may send."""
+        if path in self.larger:
+            return self.larger[path]
+        for pattern, limit in self.larger_templates:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: PLR0917
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.larger.get(scope["path"], self.max_bytes)
+        limit = self.limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self._refuse(send, limit)

@@ -2,10 +2,34 @@
 
 One module per domain: ``instance`` (init, serve, demo, keys), ``people`` (users, tokens,
 audit), ``records`` (reports, incidents, verification, duplicates), ``imports`` and
-``releases``; ``base`` holds the group and the shared helpers.
+``releases``, ``custody`` (verify, package, heads, proofs), ``evidence`` (files of an
+incident), ``facilities`` (registry, status, movements), ``notifications`` (parties,
+notifications, alerts); ``base`` holds the group and the shared helpers.
 """
 
-from haven.cli import imports, instance, people, records, releases
+from haven.cli import (
+    custody,
+    evidence,
+    facilities,
+    imports,
+    instance,
+    notifications,
+    people,
+    records,
+    releases,
+)
 from haven.cli.base import cli, main
 
-__all__ = ["cli", "imports", "instance", "main", "people", "records", "releases"]
+__all__ = [
+    "cli",
+    "custody",
+    "evidence",
+    "facilities",
+    "imports",
+    "instance",
+    "main",
+    "notifications",
+    "people",
+    "records",
+    "releases",
+]

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from haven import sessions
+from haven import custody_keys, sessions
 from haven.cli.base import _database, _settings, _write, cli
 
 
@@ -29,6 +29,8 @@ def init(ctx: click.Context) -> None:
         revision = current_revision(db.engine)
     click.echo(f"database ready: {db.dialect}, schema {revision}")
     click.echo(f"master key file: {settings.resolved_master_key_file} (keep it out of backups)")
+    signing = custody_keys.load(settings)
+    click.echo(f"custody signing key {signing.current_id} in {signing.path} (log {signing.log_id})")
     if settings.is_sqlite:
         click.echo(f"file: {settings.resolved_database_url.removeprefix('sqlite:///')}")
 
@@ -85,7 +87,7 @@ def demo(ctx: click.Context, *, datasets: Path, seed: int) -> None:
 
     settings = _settings(ctx)
     with _database(ctx) as db:
-        summary = demo_data.load(db, datasets=datasets, seed=seed)
+        summary = demo_data.load(db, datasets=datasets, seed=seed, settings=settings)
         token = demo_data.ensure_demo_token(db, token_file=settings.data_dir / "demo-token.txt")
         demo_data.ensure_demo_people(
             db,
