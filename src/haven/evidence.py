@@ -232,15 +232,7 @@ def check_media_type(settings: Settings, content_type: str | None) -> str:
 
 def _upload_target(session: Session, incident_id: str, *, actor: Actor) -> IncidentRow:
     require(actor, Permission.SUBMIT_REPORT)
-    row = session.scalar(
-        select(IncidentRow).where(
-            IncidentRow.id == incident_id,
-            IncidentRow.merged_into.is_(None),
-            policy.visible_incidents(session, actor),
-        )
-    )
-    if row is None:
-        raise NotFound(f"no incident {incident_id}", fields={"incident_id": "unknown"})
+    row = policy.visible_incident(session, incident_id, actor=actor)
     return row
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from haven import audit, policy, privacy
 from haven.accounts import Actor, Permission, require
 from haven.certainty import CertaintyDecision, ReportGrade, derive
-from haven.errors import InvalidInput, NotFound
+from haven.errors import InvalidInput
 from haven.facts import Casualties, EventFacts, Point, casualty_total
 from haven.geo import BBox, LonLat, bbox_around, h3_cells, haversine_km
 from haven.models import IncidentAttackTypeRow, IncidentRow, utcnow
@@ -314,15 +314,7 @@ def get(
 ) -> Incident:
     """One incident; with a ``purpose``, its narrative too (run in a write: the read is audited)."""
     require(actor, Permission.READ_INCIDENTS)
-    row = session.scalar(
-        select(IncidentRow).where(
-            IncidentRow.id == incident_id,
-            IncidentRow.merged_into.is_(None),
-            policy.visible_incidents(session, actor),
-        )
-    )
-    if row is None:
-        raise NotFound(f"no incident {incident_id}", fields={"incident_id": "unknown"})
+    row = policy.visible_incident(session, incident_id, actor=actor)
     incident = to_model(row, _attack_types_of(session, [row.id])[row.id])
     if purpose is not None:
         opened = privacy.read_sensitive(

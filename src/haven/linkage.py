@@ -530,13 +530,5 @@ def describe(
 ) -> IncidentLinkage:
     """The linkage of an incident the actor may see, computed now (nothing is written)."""
     require(actor, Permission.READ_INCIDENTS)
-    row = session.scalar(
-        select(IncidentRow).where(
-            IncidentRow.id == incident_id,
-            IncidentRow.merged_into.is_(None),
-            policy.visible_incidents(session, actor),
-        )
-    )
-    if row is None:
-        raise NotFound(f"no incident {incident_id}", fields={"incident_id": "unknown"})
+    row = policy.visible_incident(session, incident_id, actor=actor)
     return _compute(session, row, limit=limit)

@@ -136,13 +136,7 @@ def _contents(
 ) -> dict[str, Any]:
     """Record the export in the custody log, sign a head, and gather what the zip holds."""
     require(actor, Permission.VERIFY)
-    row = session.scalar(
-        select(IncidentRow).where(
-            IncidentRow.id == incident_id, policy.visible_incidents(session, actor)
-        )
-    )
-    if row is None:
-        raise NotFound(f"no incident {incident_id}", fields={"incident_id": "no such incident"})
+    row = policy.visible_incident(session, incident_id, actor=actor)
     record_json = custody.canonical(_incident_record(session, row))
     items = evidence.for_incident(session, incident_id)
     originals = [item for item in items if item.derived_from is None]

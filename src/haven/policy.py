@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from haven.accounts import Actor, Role
+from haven.errors import NotFound
 from haven.models import IncidentRow, ReportRow, ShareRuleRow
 from haven.taxonomy import Sensitivity, Tlp
 
@@ -32,6 +33,7 @@ __all__ = [
     "COMMUNITY_TLP",
     "add_share_rule",
     "sees_everything",
+    "visible_incident",
     "visible_incidents",
     "visible_reports",
 ]
@@ -99,6 +101,21 @@ def _condition(session: Session, actor: Actor, *, columns: _Columns) -> ColumnEl
 def visible_incidents(session: Session, actor: Actor) -> ColumnElement[bool]:
     """The condition on ``IncidentRow`` that selects what ``actor`` may see."""
     return _condition(session, actor, columns=_Columns(IncidentRow))
+
+
+def visible_incident(session: Session, incident_id: str, *, actor: Actor) -> IncidentRow:
+    """The live (not merged away) incident ``incident_id`` if ``actor`` may see it;
+    ``NotFound`` otherwise, the same answer whether it is hidden or does not exist."""
+    row = session.scalar(
+        select(IncidentRow).where(
+            IncidentRow.id == incident_id,
+            IncidentRow.merged_into.is_(None),
+            visible_incidents(session, actor),
+        )
+    )
+    if row is None:
+        raise NotFound(f"no incident {incident_id}", fields={"incident_id": "unknown"})
+    return row
 
 
 def visible_reports(session: Session, actor: Actor) -> ColumnElement[bool]:
