@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import re
-import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -35,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dedup_dataset import SEED, Labelled, build, real_records
 from haven.dedup_candidates import DedupRecords
 from haven.dedup_score import MERGE_THRESHOLD, link
+from report import machine, write_section
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- dedup:begin", "<!-- dedup:end -->"
 SHIFT = timedelta(days=round(30 * 365.25))
 PHASES: dict[str, float] = {}
@@ -269,25 +267,10 @@ def _machine() -> dict[str, str]:
     import rapidfuzz  # noqa: PLC0415
     import splink  # noqa: PLC0415
 
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    return {
-        "CPU": f"{cpu}, {os.cpu_count()} cores, {memory:.1f} GiB RAM",
-        "OS": f"{platform.system()} {platform.release()}",
-        "Python": platform.python_version(),
-        "Packages": (
-            f"numpy {np.__version__}, rapidfuzz {rapidfuzz.__version__}, "
-            f"splink {splink.__version__}, duckdb {duckdb.__version__}"
-        ),
-        "Haven source": f"{commit} + uncommitted changes",
-    }
+    return machine(
+        f"numpy {np.__version__}, rapidfuzz {rapidfuzz.__version__}, "
+        f"splink {splink.__version__}, duckdb {duckdb.__version__}"
+    )
 
 
 def _section(
@@ -369,17 +352,6 @@ def _section(
     return "\n".join(lines)
 
 
-def _write_docs(section: str) -> None:
-    text = DOCS.read_text(encoding="utf-8")
-    if BEGIN in text:
-        start = text.index(BEGIN)
-        end = text.index(END) + len(END)
-        text = text[:start] + section + text[end:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOCS.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=100_000)
@@ -420,8 +392,9 @@ def main() -> None:
     ]
     if args.write_docs:
         command = ".venv/bin/python benchmarks/dedup.py " + " ".join(sys.argv[1:])
-        _write_docs(
-            _section(results, n=len(labelled), true_pairs=true_pairs, extra=extra, command=command)
+        write_section(
+            "dedup",
+            _section(results, n=len(labelled), true_pairs=true_pairs, extra=extra, command=command),
         )
 
 

@@ -28,13 +28,10 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import scipy
@@ -42,8 +39,8 @@ import shapely
 
 from haven.geo import EARTH_RADIUS_KM, LonLat, bbox_around
 from haven.linkage import FacilityIndex
+from report import machine, write_section
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- linkage:begin", "<!-- linkage:end -->"
 EARTH_RADIUS_M = EARTH_RADIUS_KM * 1000
 CITIES = [  # (lon, lat): city centres of conflict-affected places
@@ -195,25 +192,10 @@ def _differ(a: Answers, b: Answers) -> int:
     return int(((a_near != b_near) & (np.abs(a_m - b_m) > 1e-3)).sum())
 
 
-def _machine() -> dict[str, str]:
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    return {
-        "CPU": f"{cpu}, {os.cpu_count()} cores, {memory:.1f} GiB RAM",
-        "OS": f"{platform.system()} {platform.release()}",
-        "Python": platform.python_version(),
-        "Packages": (
-            f"numpy {np.__version__}, scipy {scipy.__version__}, shapely {shapely.__version__}"
-        ),
-        "Haven source": f"{commit} + uncommitted changes",
-    }
+def _machine_facts() -> dict[str, str]:
+    return machine(
+        f"numpy {np.__version__}, scipy {scipy.__version__}, shapely {shapely.__version__}"
+    )
 
 
 def _section(rows: list[tuple[str, str, str, str, str]], *, notes: list[str], command: str) -> str:
@@ -236,7 +218,7 @@ def _section(rows: list[tuple[str, str, str, str, str]], *, notes: list[str], co
         "",
         "| machine | |",
         "| --- | --- |",
-        *(f"| {k} | {v} |" for k, v in _machine().items()),
+        *(f"| {k} | {v} |" for k, v in _machine_facts().items()),
         "",
         "### Results",
         "",
@@ -248,17 +230,6 @@ def _section(rows: list[tuple[str, str, str, str, str]], *, notes: list[str], co
         END,
     ]
     return "\n".join(lines)
-
-
-def _write_docs(section: str) -> None:
-    text = DOCS.read_text(encoding="utf-8")
-    if BEGIN in text:
-        start = text.index(BEGIN)
-        end = text.index(END) + len(END)
-        text = text[:start] + section + text[end:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOCS.write_text(text, encoding="utf-8")
 
 
 def main() -> None:
@@ -362,7 +333,7 @@ def main() -> None:
     section = _section(rows, notes=notes, command=command.strip())
     print(section)
     if args.write_docs:
-        _write_docs(section)
+        write_section("linkage", section)
 
 
 if __name__ == "__main__":
