@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[forecast]'
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml
@@ -33,6 +33,9 @@ demo: install
 	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven import shcc $(DATASETS)/shcc_attacks_on_health_care_2016_2023.xlsx
 	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven import kika $(DATASETS)/insecurity_insight_aid_worker_kika_2020_2024.json
 	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven import who_ssa $(DATASETS)/who_ssa_attacks_2017_2024.csv
+	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven hotspots --country SDN --since 2023-01 --out $(DATA_DIR)/hotspots-SDN.geojson
+	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven forecast units --unit country --limit 10
+	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven forecast facilities --exercise --as-of 2025-03-31 --limit 5
 	HAVEN_DATA_DIR=$(DATA_DIR) $(BIN)/haven serve --host $(HOST) --port $(PORT)
 
 ## make test: install what the tests need, then lint, type-check and run the whole suite

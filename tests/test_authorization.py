@@ -618,6 +618,22 @@ MATRIX: dict[
         ),
         anyone(404),
     ),
+    ("GET", "/api/hotspots"): (
+        lambda w: Call("GET", "/api/hotspots", params={"since": "2020-01"}),
+        needs(P.READ_INCIDENTS),
+    ),
+    ("GET", "/api/forecast/units"): (
+        lambda w: Call("GET", "/api/forecast/units"),
+        needs(P.READ_INCIDENTS),
+    ),
+    ("GET", "/api/forecast/facilities"): (
+        lambda w: Call("GET", "/api/forecast/facilities"),
+        needs(P.READ_INCIDENTS),
+    ),
+    ("GET", "/api/forecast/facilities/{facility_id}"): (
+        lambda w: Call("GET", f"/api/forecast/facilities/{add_facility(w.db)}"),
+        needs(P.READ_INCIDENTS),
+    ),
 }
 
 SENSITIVE_VARIANTS: dict[tuple[str, str], Callable[[World], Call]] = {

@@ -84,3 +84,31 @@ def test_production_refuses_weak_password_hashing() -> None:
         Settings(production=True, secret_key=secret, argon2_memory_kib=1024)
     assert "argon2_memory_kib" in caught.value.fields
     assert Settings(argon2_memory_kib=64, argon2_time_cost=1).argon2_memory_kib == 64
+
+
+def test_a_configured_tile_server_is_the_only_extra_image_origin(
+    settings: Settings, db: Database
+) -> None:
+    tiled = settings.model_copy(
+        update={"map_tile_url": "https://tiles.example.org/osm/{z}/{x}/{y}.png"}
+    )
+    with TestClient(create_app(tiled, db=db)) as client:
+        policy = client.get("/api/health").headers["content-security-policy"]
+        page = client.get("/login").text
+    assert "img-src 'self' https://tiles.example.org data: blob:" in policy
+    assert "script-src 'self';" in policy
+    assert 'data-tiles="https://tiles.example.org/osm/{z}/{x}/{y}.png"' in page
+    with TestClient(create_app(settings, db=db)) as client:
+        assert (
+            client.get("/api/health").headers["content-security-policy"]
+            == (SECURITY_HEADERS["Content-Security-Policy"])
+        )
+        assert "data-tiles" not in client.get("/login").text
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "https://tiles.example.org/no-placeholders.png", "ftp://x/{z}"]
+)
+def test_a_tile_url_must_be_an_http_template(url: str) -> None:
+    with pytest.raises(ValueError, match="map_tile_url"):
+        Settings(map_tile_url=url)

@@ -70,6 +70,7 @@ __all__ = [
     "get",
     "list_alerts",
     "message_for",
+    "notify_facility",
     "scan",
 ]
 
@@ -236,6 +237,42 @@ def _focal_points(session: Session, facility_id: int, *, exercise: bool) -> list
         for index, person in enumerate(opened.get("focal_points") or [])
         if isinstance(person, dict) and person.get("email")
     ]
+
+
+def notify_facility(
+    session: Session,
+    facility_id: int,
+    *,
+    key: str,
+    subject: str,
+    payload: dict[str, Any],
+    text: str,
+    exercise: bool,
+    now: datetime,
+) -> int:
+    """Queue a message about a facility (not about one incident) to those its alerts reach.
+
+    The parties that receive the facility (alerts on, same exercise flag) and its
+    focal points; once per ``key`` and recipient. Used by ``haven.facility_risk``.
+    Returns how many outbox rows were added.
+    """
+    parties = session.scalars(
+        select(PartyRow)
+        .where(
+            PartyRow.alerts_enabled.is_(True),
+            PartyRow.is_exercise.is_(exercise),
+            exists().where(
+                PartySiteRow.party_id == PartyRow.id, PartySiteRow.facility_id == facility_id
+            ),
+        )
+        .order_by(PartyRow.id)
+    )
+    recipients = [outbox.Recipient.of_party(p) for p in parties]
+    recipients += _focal_points(session, facility_id, exercise=exercise)
+    return sum(
+        outbox.enqueue(session, to, key=key, subject=subject, payload=payload, text=text, now=now)
+        for to in recipients
+    )
 
 
 def _raise(

@@ -19,7 +19,9 @@ from haven.api.dedup_routes import build_dedup_router
 from haven.api.errors import ERROR_RESPONSES, BodySizeLimit, install_error_handlers
 from haven.api.evidence_routes import build_evidence_router
 from haven.api.facility_routes import build_facility_router
+from haven.api.forecast_routes import build_forecast_router
 from haven.api.headers import SecurityHeaders
+from haven.api.hotspot_routes import build_hotspot_router
 from haven.api.import_routes import build_import_router
 from haven.api.notification_routes import build_notification_router
 from haven.api.public_routes import build_public_router
@@ -99,7 +101,11 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
             ("/api/incidents/{incident_id}/evidence", settings.max_evidence_bytes),
         ),
     )
-    app.add_middleware(SecurityHeaders, trust_proxy_headers=settings.trust_proxy_headers)
+    app.add_middleware(
+        SecurityHeaders,
+        trust_proxy_headers=settings.trust_proxy_headers,
+        image_origins=settings.map_tile_origins,
+    )
     app.include_router(build_router(version=haven_version()), responses=ERROR_RESPONSES)
     app.include_router(build_session_router(), responses=ERROR_RESPONSES)
     app.include_router(build_release_router(), responses=ERROR_RESPONSES)
@@ -110,8 +116,10 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.include_router(build_notification_router(), responses=ERROR_RESPONSES)
     app.include_router(build_alert_router(), responses=ERROR_RESPONSES)
     app.include_router(build_facility_router(), responses=ERROR_RESPONSES)
+    app.include_router(build_forecast_router(), responses=ERROR_RESPONSES)
     app.include_router(build_custody_router(), responses=ERROR_RESPONSES)
     app.include_router(build_evidence_router(), responses=ERROR_RESPONSES)
+    app.include_router(build_hotspot_router(), responses=ERROR_RESPONSES)
     app.include_router(build_sms_router(), responses=ERROR_RESPONSES)
     app.include_router(build_web_router())
     app.mount("/static", static_files(), name="static")

@@ -106,6 +106,18 @@ class Settings(BaseSettings):
     max_page_size: int = Field(
         default=500, ge=1, le=10_000, description="Largest page a client may ask for."
     )
+    map_tile_url: str = Field(
+        default="",
+        max_length=500,
+        pattern=r"^(https?://[^\s{}]+\{z\}[^\s]*\{x\}[^\s]*\{y\}[^\s]*)?$",
+        description=(
+            "Tile URL template of a base map for the web app's maps, e.g. "
+            "`https://tiles.example.org/{z}/{x}/{y}.png` (your own tile server for offline "
+            "or sensitive deployments). Empty: no base map; incidents and facilities are drawn "
+            "on a plain grid and nothing is fetched from a third party. Its origin is added "
+            "to the pages' Content-Security-Policy `img-src`."
+        ),
+    )
     custody_sign_interval_seconds: int = Field(
         default=60,
         ge=0,
@@ -267,6 +279,43 @@ class Settings(BaseSettings):
             "route alerts the focal points."
         ),
     )
+    forecast_method: Literal["auto", "model", "conflictology", "decayed"] = Field(
+        default="auto",
+        description=(
+            "What the early-warning service serves: `auto` picks whichever of the model and "
+            "the conflictology and decayed-history baselines scored the best Brier score over "
+            "the last FORECAST_VALIDATION_MONTHS of the same data; or force one."
+        ),
+    )
+    forecast_validation_months: int = Field(
+        default=12,
+        ge=3,
+        le=60,
+        description="Months held out to choose the forecast method when FORECAST_METHOD is auto.",
+    )
+    forecast_half_life_months: float = Field(
+        default=3.0,
+        gt=0,
+        le=120,
+        description="Half-life of the exponentially decayed counts (features and baseline), "
+        "in months.",
+    )
+    facility_risk_alert_threshold: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description=(
+            "A facility whose risk score (0-1) reaches this raises one risk alert per month "
+            "to its parties and focal points (`haven forecast facilities --alert`)."
+        ),
+    )
+    facility_risk_window_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Incidents within this many days before the as-of date count as recent in "
+        "a facility's risk score.",
+    )
     alert_max_age_hours: int = Field(
         default=72,
         ge=1,
@@ -340,6 +389,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'haven.db').resolve()}"
+
+    @property
+    def map_tile_origins(self) -> tuple[str, ...]:
+        """The origin of ``map_tile_url`` (for the Content-Security-Policy), if one is set."""
+        if not self.map_tile_url:
+            return ()
+        scheme, _, rest = self.map_tile_url.partition("://")
+        return (f"{scheme}://{rest.split('/', 1)[0]}",)
 
     @property
     def resolved_master_key_file(self) -> Path:

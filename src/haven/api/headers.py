@@ -11,12 +11,29 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["SECURITY_HEADERS", "SecurityHeaders", "client_address", "request_is_https"]
+__all__ = [
+    "SECURITY_HEADERS",
+    "SecurityHeaders",
+    "client_address",
+    "content_security_policy",
+    "request_is_https",
+]
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
+
+
+def content_security_policy(*, image_origins: tuple[str, ...] = ()) -> str:
+    """The policy, letting images also come from ``image_origins`` (e.g. a map tile server)."""
+    if not image_origins:
+        return CONTENT_SECURITY_POLICY
+    extra = " ".join(image_origins)
+    return CONTENT_SECURITY_POLICY.replace(
+        "img-src 'self' data: blob:", f"img-src 'self' {extra} data: blob:"
+    )
+
 
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -70,9 +87,15 @@ def client_address(scope: Scope, *, trust_proxy_headers: bool) -> str:
 class SecurityHeaders:
     """ASGI middleware: add ``SECURITY_HEADERS`` (and HSTS over TLS) to every HTTP response."""
 
-    def __init__(self, app: ASGIApp, *, trust_proxy_headers: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, *, trust_proxy_headers: bool, image_origins: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.trust_proxy_headers = trust_proxy_headers
+        self.headers = {
+            **SECURITY_HEADERS,
+            "Content-Security-Policy": content_security_policy(image_origins=image_origins),
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: PLR0917
         if scope["type"] != "http":
@@ -83,7 +106,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
+                for name, value in self.headers.items():
                     headers.setdefault(name, value)
                 if https:
                     headers.setdefault("Strict-Transport-Security", HSTS)

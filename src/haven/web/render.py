@@ -69,5 +69,6 @@ def render(
         can_read=actor is not None and actor.can(Permission.READ_INCIDENTS),
         can_verify=actor is not None and actor.can(Permission.VERIFY),
         here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        tiles=request.app.state.settings.map_tile_url,
     )
     return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)

@@ -919,11 +919,34 @@ def upgrade() -> None:
         ["delivered_at", "gave_up_at", "next_attempt_at"],
         unique=False,
     )
+    op.create_table(
+        "facility_risk_alerts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("facility_id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("parts", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("is_exercise", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["facility_id"],
+            ["facilities.id"],
+            name=op.f("fk_facility_risk_alerts_facility_id_facilities"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_facility_risk_alerts")),
+    )
+    op.create_index(
+        "ix_facility_risk_alerts_facility_id_month",
+        "facility_risk_alerts",
+        ["facility_id", "month"],
+        unique=True,
+    )
     # New tables: add their create_table calls above this line, one block per table.
 
 
 def downgrade() -> None:
     # New tables: add their drop_table calls below this line (reverse order of creation).
+    op.drop_table("facility_risk_alerts")
     op.drop_index(op.f("ix_outbox_alert_id"), table_name="outbox")
     op.drop_index("ix_outbox_message_key_recipient_channel", table_name="outbox")
     op.drop_index(op.f("ix_outbox_notification_id"), table_name="outbox")
