@@ -7,7 +7,7 @@ import hashlib
 import io
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -392,3 +392,40 @@ def test_a_missing_chromium_skips_outside_ci_and_fails_in_ci(
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception):
         next(launch_chromium())
+
+
+def test_the_map_draws_hotspots_on_demand(browser: Browser, server: LiveServer) -> None:
+    """The Gi* overlay is fetched from /api/hotspots only when switched on, and drawn."""
+    base = datetime(2024, 2, 1, 8, tzinfo=UTC)
+    for n in range(12):  # a cluster of real (not exercise) reports around one place
+        report = reports.ReportIn.model_validate(
+            {
+                "id": str(uuid.uuid4()),
+                "source": {"name": "partner form", "kind": "form"},
+                "occurred_at": (base + timedelta(days=n)).isoformat(),
+                "location": {"lon": 34.45 + n * 0.002, "lat": 31.50 + n * 0.001},
+                "country": "PSE",
+                "attack_types": ["Setting fire"],
+            }
+        )
+        server.db.write(lambda s, r=report: reports.submit(s, r, actor=SYSTEM))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = _watch(page)
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/hotspots" in r.url else None)
+    _login_page(page, server, username="vera.verifier", to="/map")
+    drawn = page.locator(".leaflet-overlay-pane path").count()
+    assert asked == []  # nothing fetched until the layer is switched on
+    page.hover(".leaflet-control-layers")
+    toggle = page.locator(".leaflet-control-layers-overlays label", has_text="Hotspots")
+    with page.expect_response(lambda r: "/api/hotspots" in r.url) as answer:
+        toggle.locator("input").check()
+    assert answer.value.status == 200
+    cells = answer.value.json()["features"]
+    assert cells and all(c["properties"]["count"] >= 0 for c in cells)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.leaflet-overlay-pane path').length > {drawn}"
+    )
+    assert errors == []
+    context.close()

@@ -52,7 +52,33 @@ if (!window.L) {
   }).bindPopup(() => link(`/facilities/${f.id}`, f.name))));
   cluster.addTo(map);
   sites.addTo(map);
-  L.control.layers(null, { Incidents: cluster, Facilities: sites }).addTo(map);
+  // Getis-Ord Gi* hot and cold spots (GET /api/hotspots), fetched only when switched on,
+  // for the country and start date in the filters.
+  const SPOT = { hot: "#b2182b", cold: "#2166ac" };
+  const hotspots = L.geoJSON(null, {
+    style: (f) => ({
+      color: SPOT[f.properties.spot] || "#878787", weight: 1,
+      fillColor: SPOT[f.properties.spot] || "#878787",
+      fillOpacity: f.properties.spot === "none" ? 0.05 : 0.35,
+    }),
+    onEachFeature: (f, layer) => layer.bindPopup(
+      `${f.properties.spot} · ${f.properties.count} · z ${f.properties.z.toFixed(2)} · q ${f.properties.q.toPrecision(2)}`,
+    ),
+  });
+  let hotspotsLoaded = false;
+  map.on("overlayadd", async (event) => {
+    if (event.layer !== hotspots || hotspotsLoaded) return;
+    hotspotsLoaded = true;
+    const params = new URLSearchParams();
+    const country = document.getElementById("f-country").value;
+    const since = document.getElementById("f-since").value;
+    if (country) params.set("country", country);
+    if (since) params.set("since", since);
+    const response = await fetch(`/api/hotspots?${params}`, { credentials: "same-origin" });
+    if (response.ok) hotspots.addData(await response.json());
+    else hotspotsLoaded = false; // e.g. a filter too wide for the analysis: try again later
+  });
+  L.control.layers(null, { Incidents: cluster, Facilities: sites, "Hotspots (Gi*)": hotspots }).addTo(map);
   const points = [...data.incidents, ...data.facilities].map((p) => [p.lat, p.lon]);
   if (points.length) map.fitBounds(points, { maxZoom: 13, padding: [20, 20] });
   else map.setView([20, 20], 2);
