@@ -35,7 +35,10 @@ def cli_markdown() -> str:
     lines.append("its error class when it fails (see [errors.md](errors.md)).")
     for path, command in _walk(cli, ["haven"]):
         name = " ".join(path)
-        parent = click.Context(cli, info_name="haven")
+        # the group's context settings (``-h``/``--help``), as a real invocation has them: click
+        # caches each command's help option, so docs built otherwise would depend on whether
+        # a command ran before in the same process
+        parent = click.Context(cli, info_name="haven", **cli.context_settings)
         ctx = parent
         for part in path[1:]:
             ctx = click.Context(_lookup(part, ctx), info_name=part, parent=ctx)
