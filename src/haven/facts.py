@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Self
 
 from pydantic import (
@@ -36,6 +36,7 @@ __all__ = [
     "AdminName",
     "Casualties",
     "EventFacts",
+    "IsoDate",
     "IsoDateTime",
     "LongText",
     "Point",
@@ -72,6 +73,21 @@ def iso_time_text(value: object) -> object:
 
 IsoDateTime = Annotated[datetime, BeforeValidator(iso_time_text)]
 """A date-time given as ISO 8601 text (numbers are refused, not read as Unix seconds)."""
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def iso_date_text(value: object) -> object:
+    """Accept a ``date`` or ``YYYY-MM-DD`` text; refuse numbers (read as Unix seconds)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value.strip()):
+        raise ValueError("expected a date as YYYY-MM-DD, e.g. 2025-03-31")
+    return value.strip()
+
+
+IsoDate = Annotated[date, BeforeValidator(iso_date_text)]
+"""A calendar date given as ``YYYY-MM-DD`` text (numbers are refused)."""
 
 
 def no_nul(value: str) -> str:

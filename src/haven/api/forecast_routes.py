@@ -19,6 +19,7 @@ from haven.api.auth import CurrentActor, app_settings, database
 from haven.db import Database
 from haven.errors import InvalidInput
 from haven.facility_risk import FacilityRisk
+from haven.facts import IsoDate
 from haven.forecast import UnitForecasts, UnitKind
 from haven.geo import iso3_country
 from haven.settings import Settings
@@ -36,7 +37,7 @@ Month = Annotated[
     ),
 ]
 AsOf = Annotated[
-    date | None,
+    IsoDate | None,
     Query(description="End of the recent-incident window (YYYY-MM-DD); default today."),
 ]
 Exercise = Annotated[bool, Query(description="Use exercise data only (never mixed with real).")]
