@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from PIL import ExifTags, Image
 from sqlalchemy import func, select, text, update
 
-from haven import accounts, custody, evidence, reports
+from haven import accounts, custody, evidence, evidence_check, reports
 from haven.accounts import SYSTEM, Actor, Role
 from haven.api.errors import BodySizeLimit
 from haven.app import create_app
@@ -575,7 +575,7 @@ def test_verify_store_names_changed_bytes_missing_files_and_edited_rows(
     second_item = second.json()
     third = upload(client, world, data=b"fictional text", media_type="text/plain").json()
     with world.db.read() as session:
-        assert evidence.verify_store(session, world.settings) == []
+        assert evidence_check.verify_store(session, world.settings) == []
     changed = blob_path(world.settings, first["sha256"])
     changed.chmod(0o644)
     raw = bytearray(changed.read_bytes())
@@ -586,7 +586,7 @@ def test_verify_store_names_changed_bytes_missing_files_and_edited_rows(
         lambda s: s.execute(update(EvidenceRow).where(EvidenceRow.id == third["id"]).values(size=3))
     )
     with world.db.read() as session:
-        findings = evidence.verify_store(session, world.settings)
+        findings = evidence_check.verify_store(session, world.settings)
     named = {(f.subject, f.kind) for f in findings}
     assert named == {
         (f"evidence {first['id']} (first.jpg)", "changed_bytes"),
@@ -624,7 +624,7 @@ def test_verify_store_names_rows_without_their_received_leaf(
         )
     )
     with world.db.read() as session:
-        kinds = {(f.subject, f.kind) for f in evidence.verify_store(session, world.settings)}
+        kinds = {(f.subject, f.kind) for f in evidence_check.verify_store(session, world.settings)}
     assert (f"evidence {forged_id} (forged.txt)", "missing_leaf") in kinds
     assert (f"evidence {item['id']} (evidence.txt)", "row_edited") in kinds
     assert (f"evidence {item['id']} (evidence.txt)", "missing_file") in kinds

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from haven import accounts, forecast, reports
+from haven import accounts, forecast, forecast_service, reports
 from haven.accounts import SYSTEM
 from haven.db import Database
 from haven.errors import InvalidInput
@@ -166,9 +166,9 @@ def test_forecast_follows_need_to_know_and_keeps_exercise_apart(
         other = accounts.actor_named(session, "fc-other")
     _history(db, months=12, tlp="red", actor=owner)  # TLP:RED: not for other organisations
     with db.read() as session:
-        mine = forecast.forecast_units(session, settings, actor=SYSTEM, kind=UnitKind.H3)
-        theirs = forecast.forecast_units(session, settings, actor=other, kind=UnitKind.H3)
-        drill = forecast.forecast_units(
+        mine = forecast_service.forecast_units(session, settings, actor=SYSTEM, kind=UnitKind.H3)
+        theirs = forecast_service.forecast_units(session, settings, actor=other, kind=UnitKind.H3)
+        drill = forecast_service.forecast_units(
             session, settings, actor=SYSTEM, kind=UnitKind.H3, exercise=True
         )
     assert [f.unit for f in mine.forecasts] == [CENTRE]
@@ -184,10 +184,12 @@ def test_forecast_method_setting_is_served(db: Database, settings: Settings) -> 
     _history(db, months=24)
     forced = settings.model_copy(update={"forecast_method": "conflictology"})
     with db.read() as session:
-        result = forecast.forecast_units(
+        result = forecast_service.forecast_units(
             session, forced, actor=SYSTEM, kind=UnitKind.COUNTRY, month=date(2024, 1, 1)
         )
-        auto = forecast.forecast_units(session, settings, actor=SYSTEM, kind=UnitKind.COUNTRY)
+        auto = forecast_service.forecast_units(
+            session, settings, actor=SYSTEM, kind=UnitKind.COUNTRY
+        )
     assert result.method == "conflictology"
     assert result.forecasts[0].probability == pytest.approx(12 / 24)  # every other month
     assert auto.method_reason.startswith(("best Brier", "too little"))

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from haven import custody_keys, merkle
+from haven import custody_keys, evidence_check, merkle
 from haven.custody import Act, Finding, SignedTreeHead
 from haven.custody_incidents import incident_digest
 from haven.custody_verifier import ed25519_verify, head_message, strict_b64decode
@@ -284,7 +284,6 @@ def _check_incidents(session: Session, result: Verification) -> None:
 
 def verify(session: Session, settings: Settings) -> Verification:
     """Check the whole custody log, its signed heads, the evidence files and covered incidents."""
-    from haven import evidence  # noqa: PLC0415 - evidence imports custody
 
     result = Verification()
     heads = [
@@ -321,7 +320,7 @@ def verify(session: Session, settings: Settings) -> Verification:
     walk.extra_nodes(session)
     _check_state(session, walk)
     result.root_hash = walk.frontier.root().hex()
-    files = evidence.verify_store(session, settings)
+    files = evidence_check.verify_store(session, settings)
     result.findings.extend(files)
     _check_incidents(session, result)
     return result

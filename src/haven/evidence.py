@@ -45,7 +45,7 @@ from haven.evidence_media import (
     redact,
     thumbnail,
 )
-from haven.evidence_store import StagedBlob, Staging, blob_path, check_blob, stage_file
+from haven.evidence_store import StagedBlob, Staging, blob_path, stage_file
 from haven.facts import IsoDateTime, Point, no_nul
 from haven.models import EvidenceRow, IncidentRow, ReportRow, utcnow
 from haven.settings import Settings
@@ -73,7 +73,6 @@ __all__ = [
     "receive",
     "record_derivation",
     "upload_file",
-    "verify_store",
 ]
 
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
@@ -755,53 +754,3 @@ def add_demo_evidence(
 
 
 # --- verification -------------------------------------------------------------------------------
-
-
-def verify_store(session: Session, settings: Settings) -> list[custody.Finding]:
-    """Re-hash every stored file (streamed) and check every evidence row against it and the log.
-
-    Reports by name each missing file, file whose bytes changed, row whose hash
-    or size no longer matches its file or its custody leaf, and row without the
-    leaf that recorded its arrival (``evidence.received``; ``evidence.derived``
-    for derived copies).
-    """
-    findings: list[custody.Finding] = []
-    hashed: dict[str, tuple[str, int] | None] = {}
-    query = select(
-        EvidenceRow.id,
-        EvidenceRow.sha256,
-        EvidenceRow.size,
-        EvidenceRow.filename,
-        EvidenceRow.derived_from,
-    ).order_by(EvidenceRow.received_at, EvidenceRow.id)
-    for evidence_id, sha256, size, filename, derived_from in session.execute(query):
-        subject = f"evidence {evidence_id} ({filename})"
-        findings.extend(
-            custody.Finding(subject, kind, f"{subject}: {message}")
-            for kind, message in check_blob(settings, sha256, size=size, cache=hashed)
-        )
-        birth = Act.EVIDENCE_RECEIVED if derived_from is None else Act.EVIDENCE_DERIVED
-        leaves = [
-            leaf
-            for leaf in custody.leaves_for(session, entity_type="evidence", entity_id=evidence_id)
-            if leaf.act == birth
-        ]
-        if not leaves:
-            findings.append(
-                custody.Finding(
-                    subject,
-                    "missing_leaf",
-                    f"{subject}: no {birth.value} leaf in "
-                    "the custody log: the row was added outside Haven or its leaf was removed",
-                )
-            )
-        elif leaves[0].content_sha256 != sha256:
-            findings.append(
-                custody.Finding(
-                    subject,
-                    "row_edited",
-                    f"{subject}: its recorded SHA-256 {sha256} is not the "
-                    f"{leaves[0].content_sha256} that custody leaf {leaves[0].index} recorded",
-                )
-            )
-    return findings

@@ -40,7 +40,8 @@ from haven import alerts, audit, linkage, notification_proofs, policy
 from haven.accounts import Actor, Permission, Role, require
 from haven.errors import InvalidInput, NotFound
 from haven.facility_status import FacilityStatus, StatusSummary, latest_statuses
-from haven.forecast import H3_RESOLUTION, UnitForecasts, UnitKind, forecast_units
+from haven.forecast import H3_RESOLUTION, UnitKind
+from haven.forecast_service import UnitForecasts, forecast_units
 from haven.geo import LonLat, bbox_around, h3_cell, haversine_km
 from haven.models import FacilityRiskAlertRow, FacilityRow, IncidentRow, utcnow
 from haven.settings import Settings

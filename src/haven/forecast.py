@@ -27,30 +27,27 @@ score over the last ``forecast_validation_months`` months of the same data).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
 import h3
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, Field
 from scipy import sparse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from haven import policy
-from haven.accounts import Actor, Permission, require
+from haven.accounts import Actor
 from haven.errors import ConfigurationError, InvalidInput
 from haven.geo import LonLat, h3_cell
 from haven.importers.acled import AcledImporter
 from haven.importers.awsd import AwsdImporter
 from haven.importers.kika import KikaImporter
 from haven.models import FacilityRow, IncidentRow, ReportRow, SourceRow
-from haven.settings import Settings
 from haven.taxonomy import DatePrecision
 
 __all__ = [
@@ -61,19 +58,18 @@ __all__ = [
     "Model",
     "Panel",
     "Stream",
-    "UnitForecast",
-    "UnitForecasts",
     "UnitKind",
     "baseline",
     "build_panel",
     "features",
     "fit",
-    "forecast_units",
     "health_months",
     "load_events",
     "load_panel",
+    "month_at",
     "month_index",
     "parse_month",
+    "past_sum",
     "shift_month",
     "sources_end",
     "top_countries",
@@ -162,7 +158,7 @@ def month_index(month: date, *, start: date) -> int:
     return (month.year - start.year) * 12 + month.month - start.month
 
 
-def _month_at(start: date, offset: int) -> date:
+def month_at(start: date, offset: int) -> date:
     total = start.year * 12 + start.month - 1 + offset
     return date(total // 12, total % 12 + 1, 1)
 
@@ -193,7 +189,7 @@ class Panel:
 
     def month(self, offset: int) -> date:
         """The first day of column ``offset``'s month."""
-        return _month_at(self.start, offset)
+        return month_at(self.start, offset)
 
 
 def _neighbours(kind: UnitKind, units: Sequence[str], *, distance: int = 1) -> Any:
@@ -270,7 +266,7 @@ def _shift(grid: FloatArray, by: int) -> FloatArray:
     return out
 
 
-def _past_sum(grid: FloatArray, *, window: int | None = None) -> FloatArray:
+def past_sum(grid: FloatArray, *, window: int | None = None) -> FloatArray:
     """``out[:, t]`` = sum of ``grid[:, s]`` for ``t - window <= s < t`` (all ``s < t`` if None)."""
     before = np.zeros((grid.shape[0], grid.shape[1] + 1))
     np.cumsum(grid, axis=1, out=before[:, 1:])
@@ -330,21 +326,21 @@ def features(panel: Panel, *, half_life: float) -> FloatArray:
     occurred = (health > 0).astype(np.float64)
     weight = _decayed(np.ones_like(health), half_life=half_life)
     weight[weight == 0] = 1.0
-    past = _past_sum(health)
+    past = past_sum(health)
     months_seen = np.maximum(np.arange(panel.months, dtype=np.float64), 1.0)
     columns = [
         _shift(health, 1),
         _shift(health, 2),
         _shift(health, 3),
-        _past_sum(health, window=12),
+        past_sum(health, window=12),
         past / months_seen,
-        _past_sum(occurred) / months_seen,
+        past_sum(occurred) / months_seen,
         decayed,
         _decayed(occurred, half_life=half_life) / weight,
         _months_since(health),
         np.asarray(ring @ _shift(health, 1)),
         np.asarray(ring @ decayed),
-        np.asarray(ring @ _past_sum(health, window=12)),
+        np.asarray(ring @ past_sum(health, window=12)),
         np.asarray(ring2 @ decayed),
         _country_rest(panel, decayed),
         np.broadcast_to(np.log1p(_shift(health, 1).sum(axis=0))[None, :], health.shape),
@@ -377,7 +373,7 @@ def baseline(panel: Panel, method: str, *, half_life: float) -> tuple[FloatArray
         return _shift(occurred, 1), _shift(health, 1)
     if method == "conflictology":
         seen = np.maximum(np.arange(panel.months, dtype=np.float64), 1.0)
-        return _past_sum(occurred) / seen, _past_sum(health) / seen
+        return past_sum(occurred) / seen, past_sum(health) / seen
     if method == "decayed":
         weight = _decayed(np.ones_like(health), half_life=half_life)
         weight[weight == 0] = 1.0
@@ -611,7 +607,7 @@ def load_panel(
 
 def shift_month(month: date, months: int) -> date:
     """The first day of the month ``months`` after (or before, if negative) ``month``."""
-    return _month_at(date(month.year, month.month, 1), months)
+    return month_at(date(month.year, month.month, 1), months)
 
 
 def _placed(kind: UnitKind) -> Any:
@@ -671,169 +667,3 @@ def data_version(session: Session) -> tuple[Any, ...]:
         select(func.count(FacilityRow.id), func.max(FacilityRow.updated_at))
     ).one()
     return (*incidents, *facilities)
-
-
-# --- the service ---------------------------------------------------------------------------
-
-
-class UnitForecast(BaseModel):
-    """One unit's forecast for one month."""
-
-    unit: str = Field(description="ISO3 country code, or H3 cell id (resolution 4).")
-    country: str
-    probability: float = Field(description="Probability of at least one attack on health care.")
-    expected_count: float = Field(description="Expected number of attacks on health care.")
-    last_12_months: int = Field(description="Attacks recorded in the unit in the 12 months before.")
-
-
-class UnitForecasts(BaseModel):
-    """Forecasts of every unit for one month, and how they were made."""
-
-    unit_kind: UnitKind
-    month: date = Field(description="The month forecast (its first day).")
-    data_through: date | None = Field(
-        description="Last month with a recorded attack on health care (none: nothing recorded)."
-    )
-    method: str = Field(description="Method served: model or a baseline.")
-    method_reason: str
-    validation_brier: dict[str, float] = Field(
-        default_factory=dict, description="Brier score of each method over the validation months."
-    )
-    exercise: bool
-    unplaced_incidents: int = Field(
-        description="Incidents not placed in a unit (location too coarse, or only a year)."
-    )
-    forecasts: list[UnitForecast]
-
-
-def _predict(
-    panel: Panel, method: str, *, at: int, half_life: float
-) -> tuple[FloatArray, FloatArray]:
-    """Every unit's forecast for month ``at`` made with what is known before it."""
-    table = features(panel, half_life=half_life)
-    if method != "model":
-        probability, mean = baseline(panel, method, half_life=half_life)
-        return probability[:, at], mean[:, at]
-    rows, counts = training_rows(table, panel, before=at)
-    if len(rows) == 0:
-        probability, mean = baseline(panel, "conflictology", half_life=half_life)
-        return probability[:, at], mean[:, at]
-    return fit(rows, counts).predict(table[:, at, :])
-
-
-def _choose(panel: Panel, settings: Settings, *, at: int) -> tuple[str, str, dict[str, float]]:
-    """The method to serve for month ``at`` and why."""
-    wanted = settings.forecast_method
-    if wanted != "auto":
-        return wanted, "set by the forecast_method setting", {}
-    window = settings.forecast_validation_months
-    first = max(6, at - window)
-    if at - first < 3:
-        return "conflictology", "too little history to validate the model", {}
-    half_life = settings.forecast_half_life_months
-    table = features(panel, half_life=half_life)
-    observed = (panel.health[:, first:at] > 0).astype(np.float64)
-    rows, counts = training_rows(table, panel, before=first)
-    scores: dict[str, float] = {}
-    if len(rows) and counts.max() > 0:
-        model = fit(rows, counts)
-        proba, _ = model.predict(table[:, first:at, :].reshape(-1, table.shape[2]))
-        scores["model"] = float(np.mean((proba - observed.reshape(-1)) ** 2))
-    for method in ("conflictology", "decayed"):
-        probability, _ = baseline(panel, method, half_life=half_life)
-        scores[method] = float(np.mean((probability[:, first:at] - observed) ** 2))
-    best = min(scores, key=lambda m: (scores[m], m != "model"))
-    reason = (
-        f"best Brier score over the {at - first} months before "
-        f"{panel.month(at).isoformat()[:7]} (forecast_method=auto)"
-    )
-    return best, reason, scores
-
-
-_CACHE: dict[tuple[Any, ...], UnitForecasts] = {}
-_CACHE_LOCK = threading.Lock()
-
-
-def _cache_key(
-    session: Session, actor: Actor, *, settings: Settings, extra: tuple[Any, ...]
-) -> tuple[Any, ...]:
-    who = (actor.role.value, actor.organisation_id, tuple(sorted(actor.countries)))
-    knobs = (
-        settings.forecast_method,
-        settings.forecast_half_life_months,
-        settings.forecast_validation_months,
-    )
-    return (str(session.get_bind().engine.url), who, knobs, data_version(session), *extra)
-
-
-def _nothing(kind: UnitKind, *, month: date | None, exercise: bool, unplaced: int) -> UnitForecasts:
-    today = datetime.now(UTC)
-    return UnitForecasts(
-        unit_kind=kind,
-        month=month or date(today.year, today.month, 1),
-        data_through=None,
-        method="none",
-        method_reason="no attack on health care that the caller may see is recorded",
-        exercise=exercise,
-        unplaced_incidents=unplaced,
-        forecasts=[],
-    )
-
-
-def forecast_units(
-    session: Session,
-    settings: Settings,
-    *,
-    actor: Actor,
-    kind: UnitKind,
-    month: date | None = None,
-    exercise: bool = False,
-) -> UnitForecasts:
-    """Every unit's probability of ≥1 attack on health care and expected count in ``month``.
-
-    ``month`` defaults to the month after the last recorded attack. Only incidents
-    before ``month`` that ``actor`` may see are used; exercise and real data are
-    never mixed (``exercise`` picks which). Answers are cached until incidents change.
-    """
-    require(actor, Permission.READ_INCIDENTS)
-    key = _cache_key(session, actor, settings=settings, extra=(kind, month, exercise))
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-    events, unplaced, facilities = load_events(session, actor=actor, kind=kind, exercise=exercise)
-    if not any(e.stream is Stream.HEALTH for e in events):
-        return _nothing(kind, month=month, exercise=exercise, unplaced=unplaced)
-    first, data_through = health_months(events)
-    target = month or _month_at(data_through, 1)
-    at = month_index(target, start=first)
-    if at < 1:
-        raise InvalidInput("no history before that month", fields={"month": target.isoformat()[:7]})
-    panel = build_panel(events, kind=kind, start=first, end=target, facilities=facilities)
-    method, reason, scores = _choose(panel, settings, at=at)
-    probability, mean = _predict(panel, method, at=at, half_life=settings.forecast_half_life_months)
-    recent = _past_sum(panel.health, window=12)[:, at]
-    result = UnitForecasts(
-        unit_kind=kind,
-        month=target,
-        data_through=min(data_through, _month_at(target, -1)),
-        method=method,
-        method_reason=reason,
-        validation_brier=scores,
-        exercise=exercise,
-        unplaced_incidents=unplaced,
-        forecasts=[
-            UnitForecast(
-                unit=unit,
-                country=panel.countries[i],
-                probability=round(float(np.clip(probability[i], 0.0, 1.0)), 4),
-                expected_count=round(float(max(mean[i], 0.0)), 4),
-                last_12_months=int(recent[i]),
-            )
-            for i, unit in enumerate(panel.units)
-        ],
-    )
-    with _CACHE_LOCK:
-        if len(_CACHE) > 32:
-            _CACHE.clear()
-        _CACHE[key] = result
-    return result

@@ -14,13 +14,14 @@ from typing import Annotated, Any
 import h3
 from fastapi import APIRouter, Depends, Path, Query
 
-from haven import facility_risk, forecast
+from haven import facility_risk, forecast, forecast_service
 from haven.api.auth import CurrentActor, app_settings, database
 from haven.db import Database
 from haven.errors import InvalidInput
 from haven.facility_risk import FacilityRisk
 from haven.facts import IsoDate
-from haven.forecast import UnitForecasts, UnitKind
+from haven.forecast import UnitKind
+from haven.forecast_service import UnitForecasts
 from haven.geo import iso3_country
 from haven.settings import Settings
 
@@ -94,7 +95,7 @@ def build_forecast_router() -> APIRouter:
     ) -> dict[str, Any]:
         """Each unit's probability of ≥1 attack on health care and expected count, as GeoJSON."""
         with db.read() as session:
-            result = forecast.forecast_units(
+            result = forecast_service.forecast_units(
                 session, settings, actor=actor, kind=unit, month=_month(month), exercise=exercise
             )
         return geojson(result)

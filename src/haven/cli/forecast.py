@@ -11,7 +11,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from haven import backtest, facility_risk, forecast
+from haven import backtest, facility_risk, forecast, forecast_service
 from haven.accounts import SYSTEM
 from haven.cli.base import _read, _settings, _write, cli
 from haven.errors import InvalidInput
@@ -65,7 +65,7 @@ def forecast_units(
     settings = _settings(ctx)
     result = _read(
         ctx,
-        lambda s: forecast.forecast_units(
+        lambda s: forecast_service.forecast_units(
             s, settings, actor=SYSTEM, kind=UnitKind(unit),
             month=_month(month, name="month"), exercise=exercise,
         ),
