@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dedup_dataset import SEED, Labelled, build, real_records
 from haven.dedup_candidates import DedupRecords
 from haven.dedup_score import MERGE_THRESHOLD, link
-from report import machine, write_section
+from report import machine, run_block, write_section
 
 BEGIN, END = "<!-- dedup:begin", "<!-- dedup:end -->"
 SHIFT = timedelta(days=round(30 * 365.25))
@@ -281,7 +281,7 @@ def _section(
     extra: list[tuple[str, str, tuple[float, float, float]]],
     command: str,
 ) -> str:
-    machine = _machine()
+    facts = _machine()
     lines = [
         f"{BEGIN} (written by benchmarks/dedup.py; edits here are overwritten) -->",
         "## Deduplication (`benchmarks/dedup.py`)",
@@ -292,15 +292,7 @@ def _section(
         "Haven's core and by splink with the DuckDB backend, in the same run. Aim: Haven faster",
         "than splink at equal or better F1.",
         "",
-        f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with:",
-        "",
-        "```",
-        command,
-        "```",
-        "",
-        "| machine | |",
-        "| --- | --- |",
-        *(f"| {k} | {v} |" for k, v in machine.items()),
+        *run_block(command, facts),
         "",
         "### Results",
         "",

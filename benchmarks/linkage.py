@@ -31,7 +31,6 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import numpy as np
 import scipy
@@ -39,7 +38,7 @@ import shapely
 
 from haven.geo import EARTH_RADIUS_KM, LonLat, bbox_around
 from haven.linkage import FacilityIndex
-from report import machine, write_section
+from report import machine, run_block, write_section
 
 BEGIN, END = "<!-- linkage:begin", "<!-- linkage:end -->"
 EARTH_RADIUS_M = EARTH_RADIUS_KM * 1000
@@ -210,15 +209,7 @@ def _section(rows: list[tuple[str, str, str, str, str]], *, notes: list[str], co
         "All methods run in the same process on the same arrays. Aim: Haven at least as fast",
         "as shapely's STRtree.",
         "",
-        f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with:",
-        "",
-        "```",
-        command,
-        "```",
-        "",
-        "| machine | |",
-        "| --- | --- |",
-        *(f"| {k} | {v} |" for k, v in _machine_facts().items()),
+        *run_block(command, _machine_facts()),
         "",
         "### Results",
         "",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["DOCS", "machine", "write_section"]
+__all__ = ["DOCS", "machine", "run_block", "write_section"]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
@@ -35,6 +36,21 @@ def machine(packages: str = "") -> dict[str, str]:
     )
     facts["Haven source"] = f"{commit} + uncommitted changes"
     return facts
+
+
+def run_block(command: str, facts: dict[str, str]) -> list[str]:
+    """The lines saying when and with what command a benchmark ran, and on which machine."""
+    return [
+        f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        "| machine | |",
+        "| --- | --- |",
+        *(f"| {key} | {value} |" for key, value in facts.items()),
+    ]
 
 
 def write_section(name: str, section: str) -> None:

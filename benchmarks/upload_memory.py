@@ -25,7 +25,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,7 @@ from haven.db import open_database
 from haven.evidence import EvidenceIn
 from haven.evidence_store import Staging
 from haven.settings import Settings
-from report import machine, write_section
+from report import machine, run_block, write_section
 
 REPO = Path(__file__).resolve().parent.parent
 HAVEN = Path(sys.executable).with_name("haven")
@@ -269,15 +268,7 @@ def section(runs: list[Run], *, command: str, facts: dict[str, str]) -> str:
         f"(`await request.body()`) before storing it the same way. Aim: under {AIM_MB} MB for",
         "a 2 GB upload.",
         "",
-        f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with:",
-        "",
-        "```",
-        command,
-        "```",
-        "",
-        "| machine | |",
-        "| --- | --- |",
-        *(f"| {key} | {value} |" for key, value in facts.items()),
+        *run_block(command, facts),
         "",
         "### Results",
         "",
