@@ -28,6 +28,7 @@ notifications every ``notification_chase_every_hours`` and escalation after
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Self
@@ -517,11 +518,9 @@ def _draft_of(
             raise InvalidInput("no sites to notify", fields={"facility_ids": "empty"})
         parties.check_facilities(session, facility_ids, field="facility_ids")
         sites = sorted(facility_ids)
-    return Draft(
-        party=party,
-        kind=draft.kind,
+    return replace(
+        draft,
         facility_ids=sites,
-        movement=movement,
         valid_from=changes.valid_from or draft.valid_from,
         expires_at=changes.expires_at or draft.expires_at,
         emergency=draft.emergency if changes.emergency is None else changes.emergency,
