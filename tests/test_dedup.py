@@ -173,6 +173,8 @@ def test_grey_zone_queues_a_suggestion_and_a_verifier_decides(db: Database) -> N
             location_name=None,
             admin1=None,
             location={"lon": 34.46, "lat": 31.505},
+            occurred_at=(AT + timedelta(days=1)).isoformat(),
+            casualties={"health_workers": {"killed": 2}},
         ),
     )
     outcome = _consolidate(db, second)

@@ -2,7 +2,8 @@
 
 ``consolidate`` looks for the incidents a freshly opened incident may describe
 (the pure core in ``dedup_candidates`` and ``dedup_score`` does the matching),
-merges automatically at or above ``MERGE_THRESHOLD`` (``haven.merges``: recorded,
+merges automatically with the clear best candidate (``dedup_resolve.pick_merge``;
+``haven.merges``: recorded,
 audited, reversible with ``undo_merge``) and queues a suggestion for a verifier
 in the grey zone. Candidates are only incidents the actor may see
 (``policy.visible_incidents``), of the same country and kind (real or exercise).
@@ -24,7 +25,8 @@ from sqlalchemy.orm import Session, aliased
 from haven import audit, policy, privacy, reports
 from haven.accounts import Actor, Permission, require
 from haven.dedup_candidates import TOLERANCE_DAYS, DedupFacts, DedupRecords, candidate_pairs
-from haven.dedup_score import FEATURES, MERGE_THRESHOLD, SUGGEST_THRESHOLD, features, score_features
+from haven.dedup_resolve import pick_merge
+from haven.dedup_score import FEATURES, SUGGEST_THRESHOLD, features, score_features
 from haven.errors import NotFound
 from haven.geo import LonLat
 from haven.merges import Merge, merge, merge_rows, undo_merge, visible_open_incident
@@ -209,10 +211,11 @@ def consolidate(
 ) -> DedupOutcome:
     """Find the incidents ``incident_id`` may describe; suggest them to verifiers, or merge.
 
-    With ``auto_merge``, a candidate at or above ``MERGE_THRESHOLD`` is merged at once
+    With ``auto_merge``, the candidate ``dedup_resolve.pick_merge`` picks (at or above
+    ``MERGE_THRESHOLD`` and ``MERGE_MARGIN`` clear of the others) is merged at once
     (the incident already there is kept: the new one's reports move into it). Without it
-    (the default, see the ``dedup_auto_merge`` setting) every candidate from
-    ``SUGGEST_THRESHOLD`` up is queued for a verifier.
+    (the default, see the ``dedup_auto_merge`` setting), or when no candidate is clear,
+    every candidate from ``SUGGEST_THRESHOLD`` up is queued for a verifier.
     """
     row = visible_open_incident(session, incident_id, actor=actor)
     others = _candidates(session, row, actor=actor)
@@ -231,18 +234,20 @@ def consolidate(
     i = np.zeros(len(j), dtype=np.int64)
     matrix = features(records, (i, j))
     scores = score_features(matrix)
-    order = sorted(range(len(j)), key=lambda k: -float(scores[k]))
+    chosen = pick_merge(scores) if auto_merge else None
+    if chosen is not None:
+        other, score = rows[int(j[chosen])], float(scores[chosen])
+        done = merge_rows(session, other, gone=row, actor=actor, automatic=True, score=score)
+        return DedupOutcome(incident_id=other.id, merge=done)
     outcome = DedupOutcome(incident_id=row.id)
-    for k in order:
-        other = rows[int(j[k])]
-        score = float(scores[k])
-        values = {name: round(float(v), 4) for name, v in zip(FEATURES, matrix[k], strict=True)}
-        if auto_merge and score >= MERGE_THRESHOLD:
-            done = merge_rows(session, other, gone=row, actor=actor, automatic=True, score=score)
-            return DedupOutcome(incident_id=other.id, merge=done)
-        if score >= SUGGEST_THRESHOLD:
+    for k in sorted(range(len(j)), key=lambda k: -float(scores[k])):
+        if scores[k] >= SUGGEST_THRESHOLD:
+            values = {name: round(float(v), 4) for name, v in zip(FEATURES, matrix[k], strict=True)}
+            other = rows[int(j[k])]
             outcome.suggestions.append(
-                _suggest(session, row, other=other, score=score, values=values, actor=actor)
+                _suggest(
+                    session, row, other=other, score=float(scores[k]), values=values, actor=actor
+                )
             )
     return outcome
 

@@ -33,6 +33,7 @@ from haven.dedup_candidates import (
 __all__ = [
     "BIAS",
     "FEATURES",
+    "MERGE_MARGIN",
     "MERGE_THRESHOLD",
     "SUGGEST_THRESHOLD",
     "WEIGHTS",
@@ -86,17 +87,20 @@ FEATURES = (
 
 WEIGHTS = np.array(
     [
-        *(1.77, -3.64, -3.17, 2.23, 1.06, 1.04, -0.38, 6.08, 1.91),
-        *(9.96, 8.94, 0.91, 1.05, -0.14, -0.45, 1.66, -1.45),
+        *(1.79, -0.56, -2.06, 2.31, 1.36, 1.29, -0.19, 4.78, 0.69),
+        *(6.11, 7.65, 1.35, 1.24, -0.03, 2.36, 2.44, -1.67),
     ],
     dtype=np.float64,
 )
 """Logistic weights per feature (fitted on the calibration split; see the module docstring)."""
-BIAS = -16.22
-MERGE_THRESHOLD = 0.5
-"""At or above: merge automatically (recorded and reversible)."""
-SUGGEST_THRESHOLD = 0.1
-"""At or above (and below ``MERGE_THRESHOLD``): queue a suggestion for a verifier."""
+BIAS = -15.09
+MERGE_THRESHOLD = 0.15
+"""At or above, and ``MERGE_MARGIN`` clear of every other candidate: merge automatically."""
+SUGGEST_THRESHOLD = 0.05
+"""At or above (when not merged): queue a suggestion for a verifier."""
+MERGE_MARGIN = 0.1
+"""An automatic merge also needs the best candidate this far above the next one
+(``haven.dedup_resolve.pick_merge``); otherwise every candidate is suggested."""
 
 
 class Decision(StrEnum):
