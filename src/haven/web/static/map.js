@@ -1,5 +1,6 @@
 // The dashboard map: clustered incidents coloured by attack type (paler when less certain),
-// facilities coloured by status, and a slider that shows incidents up to a month.
+// facilities coloured by status, and a slider that shows incidents up to a month; corridors,
+// road closures and a route tool (GET /api/route) below it.
 const data = JSON.parse(document.getElementById("map-data").textContent);
 const box = document.getElementById("map");
 const slider = document.getElementById("slider");
@@ -28,6 +29,107 @@ function showMonth() {
 function link(href, textContent) {
   return Object.assign(document.createElement("a"), { href, textContent });
 }
+
+// Corridors coloured by status (GET /api/corridors) and road closures (GET /api/closures),
+// each fetched only when switched on; the route tool draws GET /api/route and also works
+// without the map library (the summary is text). Names come from users: set as text only.
+const tool = document.getElementById("route-tool");
+const result = document.getElementById("route-result");
+const words = tool.dataset;
+const CORRIDOR = { open: "#1a7f37", restricted: "#b35900", closed: "#b2182b" };
+const CLOSURE = { closure: "#b2182b", no_go: "#762a83", checkpoint: "#e08214" };
+let drawRoute = () => {};
+
+function textNode(text) {
+  return Object.assign(document.createElement("span"), { textContent: text });
+}
+
+async function getJSON(url) {
+  const response = await fetch(url, { credentials: "same-origin" });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error?.message || response.statusText);
+  return body;
+}
+
+function lazy(map, layer, load) {
+  let loaded = false;
+  map.on("overlayadd", async (event) => {
+    if (event.layer !== layer || loaded) return;
+    loaded = true;
+    try {
+      await load();
+    } catch {
+      loaded = false; // e.g. no road network yet: try again when switched on next time
+    }
+  });
+}
+
+function addRoutingLayers(L, map, layers) {
+  const corridors = L.geoJSON(null, {
+    style: (f) => ({
+      color: CORRIDOR[f.properties.status] || "#4d4d4d", weight: 6, opacity: 0.85,
+      dashArray: f.properties.exercise ? "10 8" : null,
+    }),
+    onEachFeature: (f, layer) => layer.bindPopup(() => textNode(
+      `${f.properties.name} · ${f.properties.status}${f.properties.reason ? ` · ${f.properties.reason}` : ""}`,
+    )),
+  });
+  lazy(map, corridors, async () => {
+    for (const c of await getJSON("/api/corridors")) {
+      corridors.addData({
+        type: "Feature", geometry: c.geometry,
+        properties: { name: c.name, status: c.status, reason: c.status_reason, exercise: c.exercise },
+      });
+    }
+  });
+  const closures = L.layerGroup();
+  lazy(map, closures, async () => {
+    for (const c of await getJSON("/api/closures")) {
+      const style = { color: CLOSURE[c.kind] || "#4d4d4d", weight: 2, fillOpacity: 0.35 };
+      const shape = c.geometry.type === "Point"
+        ? L.circle([c.geometry.coordinates[1], c.geometry.coordinates[0]], { ...style, radius: Math.max(c.radius_m, 15) })
+        : L.geoJSON(c.geometry, { style: () => style });
+      shape.bindPopup(() => textNode(`${c.name} · ${c.kind}`));
+      closures.addLayer(shape);
+    }
+  });
+  const route = L.geoJSON(null, { style: () => ({ color: "#2166ac", weight: 6, opacity: 0.9 }) });
+  layers.addOverlay(corridors, words.corridors);
+  layers.addOverlay(closures, words.closures);
+  layers.addOverlay(route, words.route);
+  drawRoute = (found) => {
+    route.clearLayers();
+    route.addData(found.geometry);
+    route.addTo(map);
+    map.fitBounds(route.getBounds(), { maxZoom: 16, padding: [20, 20] });
+  };
+  let next = "from"; // clicks on the map fill From, then To
+  map.on("click", (event) => {
+    const field = document.getElementById(next === "from" ? "r-from" : "r-to");
+    field.value = `${event.latlng.lat.toFixed(5)},${event.latlng.lng.toFixed(5)}`;
+    next = next === "from" ? "to" : "from";
+  });
+}
+
+tool.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const params = new URLSearchParams(new FormData(tool));
+  result.textContent = "…";
+  try {
+    const answer = await getJSON(`/api/route?${params}`);
+    const found = answer.routes[0];
+    result.textContent = words.summary
+      .replace("{minutes}", (found.travel_time_s / 60).toFixed(1))
+      .replace("{km}", (found.length_m / 1000).toFixed(2))
+      .replace("{risk}", found.risk_exposure.toFixed(0))
+      + (found.crosses_closure ? ` · ${words.crosses}` : "");
+    result.dataset.state = "found";
+    drawRoute(found);
+  } catch (error) {
+    result.textContent = error.message;
+    result.dataset.state = "error";
+  }
+});
 
 if (!window.L) {
   box.hidden = true; // the table below the map lists the same incidents
@@ -78,7 +180,8 @@ if (!window.L) {
     if (response.ok) hotspots.addData(await response.json());
     else hotspotsLoaded = false; // e.g. a filter too wide for the analysis: try again later
   });
-  L.control.layers(null, { Incidents: cluster, Facilities: sites, "Hotspots (Gi*)": hotspots }).addTo(map);
+  const layers = L.control.layers(null, { Incidents: cluster, Facilities: sites, "Hotspots (Gi*)": hotspots }).addTo(map);
+  addRoutingLayers(L, map, layers);
   const points = [...data.incidents, ...data.facilities].map((p) => [p.lat, p.lon]);
   if (points.length) map.fitBounds(points, { maxZoom: 13, padding: [20, 20] });
   else map.setView([20, 20], 2);
@@ -94,3 +197,4 @@ if (!window.L) {
   slider.addEventListener("input", draw);
   draw();
 }
+
