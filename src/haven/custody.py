@@ -97,6 +97,9 @@ class Act(StrEnum):
     NOTIFICATION_UPDATED = "notification.updated"
     NOTIFICATION_WITHDRAWN = "notification.withdrawn"
     AUDIT_PINNED = "audit.pinned"
+    CASE_OPENED = "case.opened"
+    CASE_UPDATED = "case.updated"
+    CASE_EXPORTED = "case.exported"
 
 
 class Leaf(BaseModel):

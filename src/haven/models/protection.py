@@ -100,6 +100,8 @@ class PartyRow(Base):
     alerts_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     is_exercise: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    party_type: Mapped[str] = mapped_column(String(24), default="other", server_default="other")
+    """state_forces, non_state_armed_group or other (``haven.commitments.PartyType``)."""
 
 
 class PartySiteRow(Base):
