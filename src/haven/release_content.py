@@ -7,6 +7,8 @@ policy's matrix into ``PublicIncident``, a schema with no room for anything
 else. Counts go into ``PublicCell``s, one table per country (period × attack
 type with its totals), protected by ``haven.disclosure``; an incident row that
 falls in a suppressed cell is withheld, so rows never re-count a hidden cell.
+The quality figures frozen with a release (verification, notified-site strikes,
+cases; only counts, suppressed with their cell) come from ``haven.release_indicators``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pydantic import (
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from haven import disclosure
+from haven import disclosure, release_indicators
 from haven.accounts import Actor
 from haven.facts import Point
 from haven.geo import LonLat, h3_cell, h3_centroid, h3_finest_resolution
@@ -150,6 +152,10 @@ class ReleasePreview(BaseModel):
     epsilon: float | None = Field(description="Differential-privacy epsilon, if noise was added.")
     incidents: list[PublicIncident]
     cells: list[PublicCell]
+    indicators: list[release_indicators.PublicIndicator] = Field(
+        default_factory=list,
+        description="Frozen quality figures per country and period (haven.release_indicators).",
+    )
 
 
 # --- reading the releasable incidents ----------------------------------------------------------
@@ -502,10 +508,12 @@ def build(
     cells: list[PublicCell] = []
     shown: list[_Placed] = []
     withheld = 0
+    hidden_periods: dict[str, set[str]] = {}
     for country in countries:
         items = by_country.get(country, [])
         country_cells, hidden = _country_cells(country, items, policy=policy, periods=periods)
         cells += country_cells
+        hidden_periods[country] = {label for label, kind in hidden if kind == _ALL}
         for item in items:
             if any(key in hidden for key in _keys_of(item, policy)):
                 withheld += 1
@@ -521,6 +529,19 @@ def build(
         cells=len(cells),
         suppressed_cells=sum(cell.suppressed for cell in cells),
     )
+    indicators = release_indicators.build(
+        session,
+        {c: [(i.candidate.id, i.period) for i in items] for c, items in by_country.items()},
+        hidden=hidden_periods,
+        policy=policy,
+        now=now,
+        actor=actor,
+    )
     return ReleasePreview(
-        policy=policy, summary=summary, epsilon=policy.dp_epsilon, incidents=rows, cells=cells
+        policy=policy,
+        summary=summary,
+        epsilon=policy.dp_epsilon,
+        incidents=rows,
+        cells=cells,
+        indicators=indicators,
     )

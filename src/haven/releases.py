@@ -28,6 +28,7 @@ from haven.accounts import Actor, Permission, require
 from haven.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from haven.models import ReleaseItemRow, ReleaseRow, UserRow, utcnow
 from haven.release_content import PublicCell, PublicIncident, ReleasePreview, build
+from haven.release_indicators import PublicIndicator
 from haven.release_policy import ReleasePolicy, load_policy
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "PublicContent",
     "PublicIncident",
     "PublicIncidentPage",
+    "PublicIndicator",
     "PublicRelease",
     "Release",
     "ReleaseContent",
@@ -93,6 +95,7 @@ class ReleaseContent(BaseModel):
     release: Release
     incidents: list[PublicIncident]
     cells: list[PublicCell]
+    indicators: list[PublicIndicator] = Field(default_factory=list)
 
 
 class PublicRelease(BaseModel):
@@ -122,6 +125,7 @@ class PublicContent(BaseModel):
     release: PublicRelease
     incidents: list[PublicIncident]
     cells: list[PublicCell]
+    indicators: list[PublicIndicator] = Field(default_factory=list)
 
 
 # --- storage ----------------------------------------------------------------------------------
@@ -130,9 +134,11 @@ _Item = tuple[str, dict[str, Any]]
 
 
 def _items_of(built: ReleasePreview) -> list[_Item]:
-    return [("incident", r.public_dict()) for r in built.incidents] + [
-        ("cell", c.public_dict()) for c in built.cells
-    ]
+    return (
+        [("incident", r.public_dict()) for r in built.incidents]
+        + [("cell", c.public_dict()) for c in built.cells]
+        + [("indicator", i.public_dict()) for i in built.indicators]
+    )
 
 
 def _digest(items: Iterable[_Item]) -> str:
@@ -410,6 +416,7 @@ def get_content(session: Session, version: int, *, actor: Actor) -> ReleaseConte
         release=release,
         incidents=[PublicIncident.model_validate(d) for k, d in items if k == "incident"],
         cells=[PublicCell.model_validate(d) for k, d in items if k == "cell"],
+        indicators=[PublicIndicator.model_validate(d) for k, d in items if k == "indicator"],
     )
 
 
@@ -512,6 +519,7 @@ def public_content(session: Session, version: int) -> PublicContent:
         release=_public_release(row, cells=len(cells)),
         incidents=[PublicIncident.model_validate(d) for k, d in items if k == "incident"],
         cells=cells,
+        indicators=[PublicIndicator.model_validate(d) for k, d in items if k == "indicator"],
     )
 
 

@@ -256,4 +256,7 @@ def build_page_router() -> APIRouter:
             headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"},
         )
 
+    from haven.web.indicator_pages import build_indicator_page_router  # noqa: PLC0415 - cycle
+
+    router.include_router(build_indicator_page_router())  # the indicator dashboards
     return router
