@@ -22,6 +22,13 @@ from haven.accounts import SYSTEM, Actor, Permission, Role
 from haven.db import Database
 from haven.release_policy import ReleasePolicy
 from haven.settings import Settings
+from tests.support.accountability import fresh_party, own_case, personal_read
+from tests.support.corridors import (
+    corridor_json,
+    evacuation_json,
+    stored_corridor,
+    stored_plan,
+)
 from tests.support.evidence import MATRIX_IMAGE, evidence_of
 from tests.support.facilities import (
     add_facility,
@@ -30,6 +37,7 @@ from tests.support.facilities import (
     facility_points,
     movement_json,
 )
+from tests.support.routing import MATRIX_CLOSURE_JSON, matrix_closure, matrix_route_params
 
 OWN, OTHER = "Alpha Clinic Network", "Beta Relief"
 ROLES: list[Role | None] = [None, *Role]  # None: anonymous
@@ -633,6 +641,177 @@ MATRIX: dict[
     ("GET", "/api/forecast/facilities/{facility_id}"): (
         lambda w: Call("GET", f"/api/forecast/facilities/{add_facility(w.db)}"),
         needs(P.READ_INCIDENTS),
+    ),
+    ("GET", "/api/public/indicators"): (
+        lambda w: Call(
+            "GET", "/api/public/indicators", params={"version": w.published, "period": "2024"}
+        ),
+        anyone(200),
+    ),
+    ("GET", "/api/indicators"): (
+        lambda w: Call("GET", "/api/indicators", params={"period": "2024"}),
+        needs(P.READ_INCIDENTS),
+    ),
+    ("GET", "/api/corridors"): (lambda w: Call("GET", "/api/corridors"), needs(P.READ_INCIDENTS)),
+    ("POST", "/api/corridors"): (  # allowed callers reach the router: no network in this world
+        lambda w: Call("POST", "/api/corridors", json=corridor_json()),
+        needs(P.MANAGE_FACILITIES, ok=404),
+    ),
+    ("GET", "/api/corridors/kpis"): (
+        lambda w: Call(
+            "GET", "/api/corridors/kpis", params={"since": "2026-01-01", "until": "2026-02-01"}
+        ),
+        needs(P.READ_INCIDENTS),
+    ),
+    ("GET", "/api/corridors/{corridor_id}"): (
+        lambda w: Call("GET", f"/api/corridors/{stored_corridor(w.db)}"),
+        needs(P.READ_INCIDENTS),
+    ),
+    ("GET", "/api/corridors/{corridor_id}/history"): (
+        lambda w: Call("GET", f"/api/corridors/{stored_corridor(w.db)}/history"),
+        needs(P.READ_INCIDENTS),
+    ),
+    ("GET", "/api/corridors/{corridor_id}/observations"): (
+        lambda w: Call("GET", f"/api/corridors/{stored_corridor(w.db)}/observations"),
+        needs(P.READ_INCIDENTS),
+    ),
+    ("PATCH", "/api/corridors/{corridor_id}"): (
+        lambda w: Call(
+            "PATCH", f"/api/corridors/{stored_corridor(w.db)}", json={"description": "matrix"}
+        ),
+        needs(P.MANAGE_FACILITIES),
+    ),
+    ("POST", "/api/corridors/{corridor_id}/status"): (
+        lambda w: Call(
+            "POST",
+            f"/api/corridors/{stored_corridor(w.db)}/status",
+            json={"status": "restricted", "reason": "matrix check"},
+        ),
+        needs(P.MANAGE_FACILITIES),
+    ),
+    ("POST", "/api/corridors/check"): (
+        lambda w: Call("POST", "/api/corridors/check", params={"corridor_id": 2**31 - 1}),
+        needs(P.MANAGE_FACILITIES, ok=404),
+    ),
+    ("POST", "/api/evacuation/plan"): (  # allowed callers reach the router: no network
+        lambda w: Call("POST", "/api/evacuation/plan", json=evacuation_json(w.db)),
+        needs(P.MANAGE_FACILITIES, ok=404),
+    ),
+    ("GET", "/api/evacuation/plans/{plan_id}"): (
+        lambda w: Call("GET", f"/api/evacuation/plans/{stored_plan(w.db)}"),
+        needs(P.READ_INCIDENTS),
+    ),
+    ("GET", "/api/route"): (
+        lambda w: Call("GET", "/api/route", params=matrix_route_params(w.db, w.settings)),
+        needs(P.READ_INCIDENTS),
+    ),
+    ("GET", "/api/roads"): (lambda w: Call("GET", "/api/roads"), needs(P.READ_INCIDENTS)),
+    ("GET", "/api/closures"): (lambda w: Call("GET", "/api/closures"), needs(P.READ_INCIDENTS)),
+    ("POST", "/api/closures"): (
+        lambda w: Call("POST", "/api/closures", json=MATRIX_CLOSURE_JSON),
+        needs(P.MANAGE_FACILITIES, ok=201),
+    ),
+    ("GET", "/api/closures/{closure_id}"): (
+        lambda w: Call("GET", f"/api/closures/{matrix_closure(w.db)}"),
+        needs(P.READ_INCIDENTS),
+    ),
+    ("POST", "/api/closures/{closure_id}/end"): (
+        lambda w: Call("POST", f"/api/closures/{matrix_closure(w.db)}/end"),
+        needs(P.MANAGE_FACILITIES),
+    ),
+    ("GET", "/api/parties/{party_id}/commitments"): (
+        lambda w: Call("GET", f"/api/parties/{fresh_party(w.db)}/commitments"),
+        needs(P.READ_INCIDENTS),
+    ),
+    ("POST", "/api/parties/{party_id}/commitments"): (
+        lambda w: Call(
+            "POST",
+            f"/api/parties/{fresh_party(w.db)}/commitments",
+            json={"kind": "declaration", "title": "Matrix pledge", "reference": "M/1"},
+        ),
+        needs(P.NOTIFY, ok=201),
+    ),
+    ("POST", "/api/parties/{party_id}/type"): (
+        lambda w: Call(
+            "POST", f"/api/parties/{fresh_party(w.db)}/type", json={"party_type": "other"}
+        ),
+        needs(P.NOTIFY),
+    ),
+    ("GET", "/api/parties/{party_id}/compliance"): (
+        lambda w: Call("GET", f"/api/parties/{fresh_party(w.db)}/compliance"),
+        needs(P.READ_INCIDENTS),
+    ),
+    ("GET", "/api/incidents/{incident_id}/attributions"): (
+        lambda w: Call("GET", f"/api/incidents/{w.incident_id}/attributions"),
+        org_record(),
+    ),
+    ("POST", "/api/incidents/{incident_id}/attributions"): (
+        lambda w: Call(
+            "POST",
+            f"/api/incidents/{w.incident_id}/attributions",
+            json={
+                "party_id": fresh_party(w.db),
+                "source": "matrix source",
+                "basis": "matrix basis",
+                "certainty": "possible",
+            },
+        ),
+        verify_record(ok=201),
+    ),
+    ("GET", "/api/cases"): (lambda w: Call("GET", "/api/cases"), needs(P.VERIFY)),
+    ("POST", "/api/cases"): (
+        lambda w: Call(
+            "POST", "/api/cases", json={"title": "Matrix case", "incident_ids": [w.incident_id]}
+        ),
+        verify_record(ok=201),
+    ),
+    ("GET", "/api/cases/due"): (lambda w: Call("GET", "/api/cases/due"), needs(P.VERIFY)),
+    ("GET", "/api/cases/{case_id}"): (
+        lambda w: Call(
+            "GET", f"/api/cases/{own_case(w.db, w.incident_id, actor=w.actor('verifier-own'))}"
+        ),
+        verify_record(),
+    ),
+    ("POST", "/api/cases/{case_id}/events"): (
+        lambda w: Call(
+            "POST",
+            f"/api/cases/{own_case(w.db, w.incident_id, actor=w.actor('verifier-own'))}/events",
+            json={"kind": "note", "summary": "matrix note"},
+        ),
+        verify_record(ok=201),
+    ),
+    ("POST", "/api/cases/{case_id}/incidents"): (
+        lambda w: Call(
+            "POST",
+            f"/api/cases/{own_case(w.db, w.incident_id, actor=w.actor('verifier-own'))}/incidents",
+            json={"incident_ids": [_fresh_incident(w)]},
+        ),
+        verify_record(),
+    ),
+    ("POST", "/api/cases/{case_id}/status"): (
+        lambda w: Call(
+            "POST",
+            f"/api/cases/{own_case(w.db, w.incident_id, actor=w.actor('verifier-own'))}/status",
+            json={"status": "closed", "outcome": "inconclusive"},
+        ),
+        verify_record(),
+    ),
+    ("GET", "/api/cases/{case_id}/events/{event_id}/personal"): (
+        lambda w: Call(
+            "GET",
+            "/api/cases/"
+            + own_case(w.db, w.incident_id, actor=w.actor("verifier-own"), personal=True)
+            + "/personal",
+            params={"purpose": "matrix check"},
+        ),
+        personal_read,
+    ),
+    ("POST", "/api/cases/{case_id}/export"): (
+        lambda w: Call(
+            "POST",
+            f"/api/cases/{own_case(w.db, w.incident_id, actor=w.actor('verifier-own'))}/export",
+        ),
+        verify_record(),
     ),
 }
 

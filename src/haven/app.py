@@ -12,8 +12,10 @@ from fastapi import FastAPI
 
 from haven import custody
 from haven.api import build_router
+from haven.api.accountability_routes import build_accountability_router
 from haven.api.alert_routes import build_alert_router
 from haven.api.auth import TokenCache
+from haven.api.corridor_routes import build_corridor_router
 from haven.api.custody_routes import build_custody_router
 from haven.api.dedup_routes import build_dedup_router
 from haven.api.errors import ERROR_RESPONSES, BodySizeLimit, install_error_handlers
@@ -23,9 +25,11 @@ from haven.api.forecast_routes import build_forecast_router
 from haven.api.headers import SecurityHeaders
 from haven.api.hotspot_routes import build_hotspot_router
 from haven.api.import_routes import build_import_router
+from haven.api.indicator_routes import build_indicator_router
 from haven.api.notification_routes import build_notification_router
 from haven.api.public_routes import build_public_router
 from haven.api.release_routes import build_release_router
+from haven.api.routing_routes import build_routing_router
 from haven.api.session_routes import build_session_router
 from haven.api.sms_routes import build_sms_router
 from haven.api.verification_routes import build_verification_router
@@ -120,7 +124,11 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.include_router(build_custody_router(), responses=ERROR_RESPONSES)
     app.include_router(build_evidence_router(), responses=ERROR_RESPONSES)
     app.include_router(build_hotspot_router(), responses=ERROR_RESPONSES)
+    app.include_router(build_indicator_router(), responses=ERROR_RESPONSES)
     app.include_router(build_sms_router(), responses=ERROR_RESPONSES)
+    app.include_router(build_routing_router(), responses=ERROR_RESPONSES)
+    app.include_router(build_corridor_router(), responses=ERROR_RESPONSES)
+    app.include_router(build_accountability_router(), responses=ERROR_RESPONSES)
     app.include_router(build_web_router())
     app.mount("/static", static_files(), name="static")
 

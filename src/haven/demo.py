@@ -15,7 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haven import (
+    accountability_demo,
     accounts,
+    corridor_demo,
     evidence,
     facilities,
     facility_status,
@@ -28,6 +30,7 @@ from haven.db import Database
 from haven.errors import NotAuthenticated
 from haven.facts import Point
 from haven.models import FacilityRow, UserRow
+from haven.routing import demo as routing_demo
 from haven.settings import Settings
 from haven.taxonomy import (
     CasualtyGroup,
@@ -160,6 +163,9 @@ def load(
         package.add_demo_package(db, receipts[0].incident_id, settings=settings)
     facility_status.load_demo_exercise(db, seed=seed)
     notifications.load_demo(db, settings=settings)
+    accountability_demo.load_demo(db)
+    routing_demo.load_demo(db, settings=settings, datasets=datasets)
+    corridor_demo.load_demo(db, settings=settings, datasets=datasets)
     added = sum(r.created for r in receipts)
     return DemoSummary(
         facilities_added=loaded.added,

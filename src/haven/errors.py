@@ -10,6 +10,7 @@ The tree::
     ├── NotAuthenticated            401  exit 77  no credentials, or wrong ones
     ├── PermissionDenied            403  exit 77  the credentials do not allow this
     ├── NotFound                    404  exit 66  the thing asked for does not exist
+    │   └── NoRoute                 404  exit 66  no road connects the two points
     ├── Conflict                    409  exit 65  the request contradicts what is stored
     ├── TooManyRequests             429  exit 75  too many attempts; retry after ``retry_after`` s
     ├── IntegrityCheckFailed        500  exit 65  stored records fail their check (audit chain)
@@ -34,6 +35,7 @@ __all__ = [
     "HavenError",
     "IntegrityCheckFailed",
     "InvalidInput",
+    "NoRoute",
     "NotAuthenticated",
     "NotFound",
     "PayloadTooLarge",
@@ -151,6 +153,12 @@ class NotFound(HavenError):
     code = "not_found"
     http_status = 404
     exit_code = 66
+
+
+class NoRoute(NotFound):
+    """No road of the imported network connects the origin to the destination."""
+
+    code = "no_route"
 
 
 class Conflict(HavenError):

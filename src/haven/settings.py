@@ -279,6 +279,47 @@ class Settings(BaseSettings):
             "route alerts the focal points."
         ),
     )
+    routing_snap_limit_m: float = Field(
+        default=2000.0,
+        ge=1.0,
+        le=100_000.0,
+        description=(
+            "A route's origin or destination farther than this many metres from the road "
+            "network is refused (nearer ones are snapped to the nearest junction, and the "
+            "distance is reported)."
+        ),
+    )
+    routing_risk_radius_m: float = Field(
+        default=500.0,
+        ge=10.0,
+        le=50_000.0,
+        description=(
+            "An incident raises the risk of roads within this many metres of it, most at the "
+            "incident and falling linearly to nothing at this distance (docs/routing.md)."
+        ),
+    )
+    routing_risk_half_life_days: float = Field(
+        default=7.0,
+        gt=0.0,
+        le=365.0,
+        description="An incident's weight in road risk halves every this many days.",
+    )
+    routing_risk_window_days: int = Field(
+        default=60,
+        ge=1,
+        le=3650,
+        description="Incidents older than this many days no longer raise road risk.",
+    )
+    corridor_check_interval_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        le=86_400,
+        description=(
+            "How often `haven serve` applies the automatic corridor rules and measures every "
+            "corridor's travel time and risk, in seconds; 0 turns it off (then run "
+            "`haven corridors check` from cron). See docs/corridors-evacuation.md."
+        ),
+    )
     forecast_method: Literal["auto", "model", "conflictology", "decayed"] = Field(
         default="auto",
         description=(

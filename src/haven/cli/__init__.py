@@ -8,6 +8,8 @@ notifications, alerts); ``base`` holds the group and the shared helpers.
 """
 
 from haven.cli import (
+    accountability,
+    corridors,
     custody,
     evidence,
     facilities,
@@ -19,11 +21,15 @@ from haven.cli import (
     people,
     records,
     releases,
+    report,
+    routing,
 )
 from haven.cli.base import cli, main
 
 __all__ = [
+    "accountability",
     "cli",
+    "corridors",
     "custody",
     "evidence",
     "facilities",
@@ -36,4 +42,6 @@ __all__ = [
     "people",
     "records",
     "releases",
+    "report",
+    "routing",
 ]

@@ -4,7 +4,20 @@ One module per domain: ``base`` (the declarative base and types), ``people``,
 ``records``, ``custody`` and ``protection``. Import tables from ``haven.models``.
 """
 
+from haven.models.accountability import (
+    AttributionRow,
+    CaseEventRow,
+    CaseIncidentRow,
+    CaseRow,
+    PartyCommitmentRow,
+)
 from haven.models.base import NAMING, Base, UTCDateTime, utcnow
+from haven.models.corridors import (
+    CorridorObservationRow,
+    CorridorRow,
+    CorridorStatusChangeRow,
+    EvacuationPlanRow,
+)
 from haven.models.custody import (
     CustodyLeafRow,
     CustodyNodeRow,
@@ -49,21 +62,30 @@ from haven.models.records import (
     SourceRow,
     VerificationNoteRow,
 )
+from haven.models.routing import RoadClosureRow, RoadImportRow
 
 __all__ = [
     "NAMING",
     "AlertCheckRow",
     "AlertRow",
     "ApiTokenRow",
+    "AttributionRow",
     "AuditChainRow",
     "AuditEventRow",
     "Base",
+    "CaseEventRow",
+    "CaseIncidentRow",
+    "CaseRow",
     "CorrectionRow",
+    "CorridorObservationRow",
+    "CorridorRow",
+    "CorridorStatusChangeRow",
     "CustodyLeafRow",
     "CustodyNodeRow",
     "CustodyStateRow",
     "CustodyTreeHeadRow",
     "DataKeyRow",
+    "EvacuationPlanRow",
     "EvidenceRow",
     "FacilityRiskAlertRow",
     "FacilityRow",
@@ -79,11 +101,14 @@ __all__ = [
     "NotificationSiteRow",
     "OrganisationRow",
     "OutboxRow",
+    "PartyCommitmentRow",
     "PartyRow",
     "PartySiteRow",
     "ReleaseItemRow",
     "ReleaseRow",
     "ReportRow",
+    "RoadClosureRow",
+    "RoadImportRow",
     "ShareRuleRow",
     "SourceRow",
     "UTCDateTime",
