@@ -9,29 +9,19 @@ from typing import Any, TypeVar
 import click
 from pydantic import BaseModel, ValidationError
 
-from haven import accounts, attributions, case_files, cases, commitments, compliance
+from haven import attributions, case_files, cases, commitments, compliance
 from haven.accounts import SYSTEM
 from haven.attributions import AttributionIn
 from haven.case_events import CaseEventKind, CaseOutcome, CaseStatus
 from haven.cases import CaseEventIn, CaseIn
-from haven.cli.base import _read, _settings, _write, cli
+from haven.cli.base import _read, _settings, _write, acting, as_option, cli
 from haven.commitments import CommitmentIn, CommitmentKind, PartyType
 from haven.errors import InvalidInput
 from haven.taxonomy import Certainty
 
-_as_option = click.option(
-    "--as",
-    "as_user",
-    default=None,
-    help="The user on whose behalf you act (default: system).",
-)
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def _acting(session: Any, as_user: str | None) -> accounts.Actor:
-    return accounts.actor_named(session, as_user) if as_user else SYSTEM
 
 
 def _valid(model: type[M], data: dict[str, Any]) -> M:
@@ -58,7 +48,7 @@ def commitments_group() -> None:
 @click.option("--reference", default=None, help="A document reference (e.g. a UN symbol).")
 @click.option("--text", default="", help="Its wording or an excerpt.")
 @click.option("--exercise", is_flag=True, help="An exercise (training) record.")
-@_as_option
+@as_option
 @click.pass_context
 def commitments_add(ctx: click.Context, /, **options: Any) -> None:
     """Record a commitment a party made; it needs a --url or a --reference.
@@ -70,7 +60,7 @@ def commitments_add(ctx: click.Context, /, **options: Any) -> None:
     """
     as_user, party_id = options.pop("as_user"), options.pop("party_id")
     data = _valid(CommitmentIn, options)
-    made = _write(ctx, lambda s: commitments.add(s, party_id, data=data, actor=_acting(s, as_user)))
+    made = _write(ctx, lambda s: commitments.add(s, party_id, data=data, actor=acting(s, as_user)))
     click.echo(f"commitment {made.id} of party {made.party_id}: {made.kind.value} {made.title!r}")
 
 
@@ -95,7 +85,7 @@ def commitments_list(ctx: click.Context, party_id: int) -> None:
 @commitments_group.command("party-type")
 @click.argument("party_id", type=int)
 @click.argument("party_type", type=click.Choice([t.value for t in PartyType]))
-@_as_option
+@as_option
 @click.pass_context
 def commitments_party_type(
     ctx: click.Context, /, *, party_id: int, party_type: str, as_user: str | None
@@ -109,7 +99,7 @@ def commitments_party_type(
     found = _write(
         ctx,
         lambda s: commitments.set_party_type(
-            s, party_id, party_type=PartyType(party_type), actor=_acting(s, as_user)
+            s, party_id, party_type=PartyType(party_type), actor=acting(s, as_user)
         ),
     )
     click.echo(f"party {found.party_id}: {found.name} is {found.party_type.value}")
@@ -131,7 +121,7 @@ def attributions_group() -> None:
     required=True,
     help="The source's confidence (shown capped at the incident's certainty).",
 )
-@_as_option
+@as_option
 @click.pass_context
 def attributions_add(ctx: click.Context, /, **options: Any) -> None:
     """Record that a source reports a party as an incident's perpetrator.
@@ -144,7 +134,7 @@ def attributions_add(ctx: click.Context, /, **options: Any) -> None:
     as_user, incident_id = options.pop("as_user"), options.pop("incident_id")
     data = _valid(AttributionIn, options)
     made = _write(
-        ctx, lambda s: attributions.add(s, incident_id, data=data, actor=_acting(s, as_user))
+        ctx, lambda s: attributions.add(s, incident_id, data=data, actor=acting(s, as_user))
     )
     capped = " (capped at the incident's certainty)" if made.capped else ""
     click.echo(
@@ -212,7 +202,7 @@ def _show(case: cases.Case) -> None:
 @click.argument("incident_ids", nargs=-1, required=True)
 @click.option("--title", required=True, help="A short title (no names of victims).")
 @click.option("--summary", default="", help="What the case is about (no personal data).")
-@_as_option
+@as_option
 @click.pass_context
 def cases_open(
     ctx: click.Context,
@@ -230,7 +220,7 @@ def cases_open(
         haven cases open 6f1c0d2e-... 9a0b... --title "Strikes on Al-Example hospital, March"
     """
     data = _valid(CaseIn, {"title": title, "summary": summary, "incident_ids": list(incident_ids)})
-    made = _write(ctx, lambda s: cases.open_case(s, data, actor=_acting(s, as_user)))
+    made = _write(ctx, lambda s: cases.open_case(s, data, actor=acting(s, as_user)))
     _show(made)
 
 
@@ -248,7 +238,7 @@ def cases_open(
 @click.option(
     "--resolves", type=int, default=None, help="An earlier event whose deadline it meets."
 )
-@_as_option
+@as_option
 @click.pass_context
 def cases_add_event(ctx: click.Context, /, **options: Any) -> None:
     """Record a step of a case: referral, investigation, sanction, claim, support, note.
@@ -260,7 +250,7 @@ def cases_add_event(ctx: click.Context, /, **options: Any) -> None:
     """
     as_user, case_id = options.pop("as_user"), options.pop("case_id")
     data = _valid(CaseEventIn, options)
-    made = _write(ctx, lambda s: cases.add_event(s, case_id, data=data, actor=_acting(s, as_user)))
+    made = _write(ctx, lambda s: cases.add_event(s, case_id, data=data, actor=acting(s, as_user)))
     click.echo(
         f"event {made.id} of case {case_id}: {made.kind.value}; custody leaf {made.custody_leaf}"
     )
@@ -269,7 +259,7 @@ def cases_add_event(ctx: click.Context, /, **options: Any) -> None:
 @cases_group.command("add-incident")
 @click.argument("case_id", type=int)
 @click.argument("incident_ids", nargs=-1, required=True)
-@_as_option
+@as_option
 @click.pass_context
 def cases_add_incident(
     ctx: click.Context, /, *, case_id: int, incident_ids: tuple[str, ...], as_user: str | None
@@ -283,7 +273,7 @@ def cases_add_incident(
     found = _write(
         ctx,
         lambda s: cases.add_incidents(
-            s, case_id, incident_ids=list(incident_ids), actor=_acting(s, as_user)
+            s, case_id, incident_ids=list(incident_ids), actor=acting(s, as_user)
         ),
     )
     _show(found)
@@ -293,7 +283,7 @@ def cases_add_incident(
 @click.argument("case_id", type=int)
 @click.option("--outcome", type=click.Choice([o.value for o in CaseOutcome]), required=True)
 @click.option("--note", default="", help="Why (no personal data).")
-@_as_option
+@as_option
 @click.pass_context
 def cases_close(
     ctx: click.Context, case_id: int, *, outcome: str, note: str, as_user: str | None
@@ -312,7 +302,7 @@ def cases_close(
             status=CaseStatus.CLOSED,
             outcome=CaseOutcome(outcome),
             note=note,
-            actor=_acting(s, as_user),
+            actor=acting(s, as_user),
         ),
     )
     _show(found)
@@ -321,7 +311,7 @@ def cases_close(
 @cases_group.command("reopen")
 @click.argument("case_id", type=int)
 @click.option("--note", default="", help="Why (no personal data).")
-@_as_option
+@as_option
 @click.pass_context
 def cases_reopen(ctx: click.Context, case_id: int, *, note: str, as_user: str | None) -> None:
     """Reopen a closed case.
@@ -333,7 +323,7 @@ def cases_reopen(ctx: click.Context, case_id: int, *, note: str, as_user: str | 
     found = _write(
         ctx,
         lambda s: cases.set_status(
-            s, case_id, status=CaseStatus.OPEN, note=note, actor=_acting(s, as_user)
+            s, case_id, status=CaseStatus.OPEN, note=note, actor=acting(s, as_user)
         ),
     )
     _show(found)
@@ -409,7 +399,7 @@ def cases_due(ctx: click.Context, *, within_days: int) -> None:
     default=None,
     help="The zip to write (default: haven-case-CASE.zip here).",
 )
-@_as_option
+@as_option
 @click.pass_context
 def cases_export(
     ctx: click.Context, case_id: int, *, out: Path | None, as_user: str | None
@@ -425,7 +415,7 @@ def cases_export(
     target = out or Path(f"haven-case-{case_id}.zip")
     contents = _write(
         ctx,
-        lambda s: case_files.build(s, settings, case_id=case_id, actor=_acting(s, as_user)),
+        lambda s: case_files.build(s, settings, case_id=case_id, actor=acting(s, as_user)),
     )
     summary = case_files.write_zip(settings, contents, out=target)
     click.echo(

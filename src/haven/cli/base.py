@@ -5,19 +5,45 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
 
+from haven import accounts
+from haven.accounts import SYSTEM, Actor
 from haven.db import Database, open_database
 from haven.errors import ConfigurationError, HavenError, InvalidInput
 from haven.settings import Settings
 
-__all__ = ["T", "cli", "main"]
+__all__ = ["T", "acting", "as_option", "cli", "iso_time", "main"]
 
 T = TypeVar("T")
+
+as_option = click.option(
+    "--as", "as_user", default=None, help="The user on whose behalf you act (default: system)."
+)
+"""``--as USER``: the account a command acts for (the audit log names it)."""
+
+
+def acting(session: Any, as_user: str | None) -> Actor:
+    """The actor of ``--as`` (the system when it is not given)."""
+    return accounts.actor_named(session, as_user) if as_user else SYSTEM
+
+
+def iso_time(value: str | None, field: str) -> datetime | None:
+    """An ISO 8601 time with its zone from an option, or a clear error naming ``field``."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{field} is not an ISO 8601 time", fields={field: value}) from exc
+    if parsed.tzinfo is None:
+        raise InvalidInput(f"{field} has no time zone", fields={field: "add an offset, e.g. Z"})
+    return parsed
 
 
 def _settings(ctx: click.Context) -> Settings:

@@ -3,40 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 from pydantic import ValidationError
 
-from haven import accounts, corridor_check, corridors, evacuation_plan
-from haven.accounts import SYSTEM, Actor
+from haven import corridor_check, corridors, evacuation_plan
+from haven.accounts import SYSTEM
 from haven.api.routing_routes import parse_lat_lon
-from haven.cli.base import _read, _settings, _write, cli
+from haven.cli.base import _read, _settings, _write, acting, as_option, cli, iso_time
 from haven.corridors import CorridorIn, CorridorMode, CorridorStatus, StatusIn
 from haven.errors import InvalidInput
 from haven.evacuation_plan import EvacuationIn, EvacuationPlan
-
-_as_option = click.option(
-    "--as", "as_user", default=None, help="The user on whose behalf you act (default: system)."
-)
-
-
-def _actor(session: Any, as_user: str | None) -> Actor:
-    return accounts.actor_named(session, as_user) if as_user else SYSTEM
-
-
-def _time(value: str | None, field: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidInput(f"{field} is not an ISO 8601 time", fields={field: value}) from exc
-    if parsed.tzinfo is None:
-        raise InvalidInput(f"{field} has no time zone", fields={field: "add an offset, e.g. Z"})
-    return parsed
 
 
 def _minutes(seconds: float | None) -> str:
@@ -60,7 +38,7 @@ def corridors_group() -> None:
               show_default=True, help="Incidents this recent near it restrict it.")  # fmt: skip
 @click.option("--description", default="", help="What the corridor is for.")
 @click.option("--exercise", is_flag=True, help="Mark it as exercise data.")
-@_as_option
+@as_option
 @click.pass_context
 def corridors_add(  # noqa: PLR0913 - one parameter per option
     ctx: click.Context,
@@ -96,7 +74,7 @@ def corridors_add(  # noqa: PLR0913 - one parameter per option
     settings = _settings(ctx)
     made = _write(
         ctx,
-        lambda s: corridor_check.create(s, body, settings=settings, actor=_actor(s, as_user)),
+        lambda s: corridor_check.create(s, body, settings=settings, actor=acting(s, as_user)),
     )
     click.echo(
         f"corridor {made.id} {made.name!r}: {made.length_m / 1000:.2f} km, "
@@ -132,7 +110,7 @@ def corridors_list(ctx: click.Context, *, status: str | None, as_json: bool) -> 
 @click.argument("corridor_id", type=int)
 @click.argument("status", type=click.Choice([s.value for s in CorridorStatus]))
 @click.option("--reason", required=True, help="Why (kept in the history).")
-@_as_option
+@as_option
 @click.pass_context
 def corridors_status(
     ctx: click.Context, *, corridor_id: int, status: str, reason: str, as_user: str | None
@@ -149,7 +127,7 @@ def corridors_status(
         raise InvalidInput.from_validation(exc.errors()) from exc
     done = _write(
         ctx,
-        lambda s: corridors.set_status(s, corridor_id, change=change, actor=_actor(s, as_user)),
+        lambda s: corridors.set_status(s, corridor_id, change=change, actor=acting(s, as_user)),
     )
     click.echo(f"corridor {done.id} {done.name!r} is {done.status.value}")
 
@@ -179,7 +157,7 @@ def corridors_history(ctx: click.Context, *, corridor_id: int, as_json: bool) ->
 @corridors_group.command("check")
 @click.option("--corridor", "corridor_id", type=int, default=None, help="Only this corridor.")
 @click.option("--at", default=None, help="Conditions at this ISO 8601 time (default: now).")
-@_as_option
+@as_option
 @click.pass_context
 def corridors_check(
     ctx: click.Context, *, corridor_id: int | None, at: str | None, as_user: str | None
@@ -194,11 +172,11 @@ def corridors_check(
         haven corridors check
     """
     settings = _settings(ctx)
-    when = _time(at, "at")
+    when = iso_time(at, "at")
     results = _write(
         ctx,
         lambda s: corridor_check.check(
-            s, settings=settings, actor=_actor(s, as_user), corridor_id=corridor_id, at=when
+            s, settings=settings, actor=acting(s, as_user), corridor_id=corridor_id, at=when
         ),
     )
     for r in results:
@@ -236,7 +214,7 @@ def _print_plan(found: EvacuationPlan) -> None:
 @evacuate_group.command("plan")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-@_as_option
+@as_option
 @click.pass_context
 def evacuate_plan(ctx: click.Context, *, file: Path, as_json: bool, as_user: str | None) -> None:
     """Plan an evacuation from a JSON request (see docs/corridors-evacuation.md).
@@ -252,7 +230,7 @@ def evacuate_plan(ctx: click.Context, *, file: Path, as_json: bool, as_user: str
     settings = _settings(ctx)
     found = _write(
         ctx,
-        lambda s: evacuation_plan.plan(s, body, settings=settings, actor=_actor(s, as_user)),
+        lambda s: evacuation_plan.plan(s, body, settings=settings, actor=acting(s, as_user)),
     )
     if as_json:
         click.echo(json.dumps(found.model_dump(mode="json")))

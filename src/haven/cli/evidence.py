@@ -16,15 +16,11 @@ from rich.table import Table
 
 from haven import accounts, evidence
 from haven.accounts import SYSTEM
-from haven.cli.base import _database, _settings, _write, cli
+from haven.cli.base import _database, _settings, _write, as_option, cli
 from haven.errors import Conflict, IntegrityCheckFailed, InvalidInput
 from haven.evidence import Derivation, DeriveIn, EvidenceIn
 from haven.evidence_media import Rectangle
 from haven.evidence_store import CHUNK
-
-_as_option = click.option(
-    "--as", "as_user", default=None, help="The user on whose behalf you act (default: system)."
-)
 
 
 def _acting(session: Any, as_user: str | None) -> accounts.Actor:
@@ -55,7 +51,7 @@ def evidence_group() -> None:
 @click.option("--source-url", default=None, help="Where the file was found (http or https).")
 @click.option("--notes", default=None, help="Notes about the capturing device (encrypted).")
 @click.option("--report", "report_id", default=None, help="The report it came with.")
-@_as_option
+@as_option
 @click.pass_context
 def evidence_add(  # noqa: PLR0913 - one parameter per option
     ctx: click.Context,
@@ -107,7 +103,7 @@ def evidence_add(  # noqa: PLR0913 - one parameter per option
 @evidence_group.command("list")
 @click.argument("incident_id", metavar="INCIDENT")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-@_as_option
+@as_option
 @click.pass_context
 def evidence_list(ctx: click.Context, *, incident_id: str, fmt: str, as_user: str | None) -> None:
     """List the evidence of INCIDENT, originals and derived copies, oldest first.
@@ -169,7 +165,7 @@ def _copy_verified(source: Path, target: Path, *, sha256: str) -> None:
     help="Write the file here (must not exist). Without it, print the metadata.",
 )
 @click.option("--purpose", default=None, help="Also show EXIF GPS and device notes (audited).")
-@_as_option
+@as_option
 @click.pass_context
 def evidence_get(
     ctx: click.Context,
@@ -223,7 +219,7 @@ def _rectangle(text: str) -> Rectangle:
     help="Redaction: x,y,width,height in pixels to black out; repeat for several.",
 )
 @click.option("--side", type=click.IntRange(16, 2048), default=320, show_default=True)
-@_as_option
+@as_option
 @click.pass_context
 def evidence_derive(
     ctx: click.Context,

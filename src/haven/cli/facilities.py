@@ -6,7 +6,6 @@ import json
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 import orjson
@@ -14,9 +13,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from haven import accounts, facilities, facility_import, facility_status, movements
-from haven.accounts import SYSTEM, Actor
-from haven.cli.base import _read, _write, cli
+from haven import facilities, facility_import, facility_status, movements
+from haven.accounts import SYSTEM
+from haven.cli.base import _read, _write, acting, as_option, cli
 from haven.errors import InvalidInput
 from haven.facilities import FacilityKind
 from haven.facility_status import FacilityStatus, StatusIn, SupplyIn, SupplyKind
@@ -24,13 +23,6 @@ from haven.geo import BBox, iso3_country
 from haven.movements import MovementIn, MovementStatus
 
 _SUPPLY = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<name>[^=]+))?=(?P<qty>[0-9.]+)/(?P<daily>[0-9.]+)$")
-_as_option = click.option(
-    "--as", "as_user", default=None, help="The user on whose behalf you act (default: system)."
-)
-
-
-def _actor(session: Any, as_user: str | None) -> Actor:
-    return accounts.actor_named(session, as_user) if as_user else SYSTEM
 
 
 def _country(value: str) -> str:
@@ -58,7 +50,7 @@ def facilities_group() -> None:
 )  # fmt: skip
 @click.option("--source", default=None, help="Source name (default: from the file name).")
 @click.option("--exercise", is_flag=True, help="Mark every facility as exercise data.")
-@_as_option
+@as_option
 @click.pass_context
 def facilities_import(
     ctx: click.Context,
@@ -83,7 +75,7 @@ def facilities_import(
         lambda s: facility_import.import_file(
             s,
             file,
-            actor=_actor(s, as_user),
+            actor=acting(s, as_user),
             country=code,
             fmt=fmt,
             source_name=source,
@@ -188,7 +180,7 @@ def _supply(text: str) -> SupplyIn:
     help="KIND[:NAME]=QUANTITY/DAILY (with --set); repeat, e.g. --supply fuel=2400/600.",
 )  # fmt: skip
 @click.option("--exercise", is_flag=True, help="A simulated status (with --set).")
-@_as_option
+@as_option
 @click.pass_context
 def facilities_status(
     ctx: click.Context,
@@ -217,7 +209,7 @@ def facilities_status(
         _write(
             ctx,
             lambda s: facility_status.add_status(
-                s, facility_id, entry=entry, actor=_actor(s, as_user)
+                s, facility_id, entry=entry, actor=acting(s, as_user)
             ),
         )
     entries = _read(ctx, lambda s: facility_status.history(s, facility_id, actor=SYSTEM))
@@ -246,7 +238,7 @@ def movements_group() -> None:
 
 @movements_group.command("add")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@_as_option
+@as_option
 @click.pass_context
 def movements_add(ctx: click.Context, *, file: Path, as_user: str | None) -> None:
     """Register the movement in a JSON file (kind, name, route [[lon, lat], …], starts_at, ends_at,
@@ -263,7 +255,7 @@ def movements_add(ctx: click.Context, *, file: Path, as_user: str | None) -> Non
     except ValidationError as exc:
         error = InvalidInput.from_validation(exc.errors())
         raise InvalidInput(f"{file}: {error.message}; nothing stored", fields=error.fields) from exc
-    stored = _write(ctx, lambda s: movements.create(s, movement, actor=_actor(s, as_user)))
+    stored = _write(ctx, lambda s: movements.create(s, movement, actor=acting(s, as_user)))
     label = " [EXERCISE]" if stored.exercise else ""
     click.echo(f"movement {stored.id} registered: {stored.kind.value} {stored.name}{label}")
 

@@ -9,7 +9,7 @@ import click
 
 from haven import accounts, exports, releases
 from haven.accounts import SYSTEM
-from haven.cli.base import _read, _write, cli
+from haven.cli.base import _read, _write, as_option, cli
 
 
 @cli.group("release")
@@ -23,9 +23,6 @@ _policy_option = click.option(
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     default=None,
     help="Policy file, JSON or TOML (default: the WHO SSA policy).",
-)
-_as_option = click.option(
-    "--as", "as_user", default=None, help="The user on whose behalf you act (default: system)."
 )
 
 
@@ -106,7 +103,7 @@ def release_approve(ctx: click.Context, *, version: int, as_user: str) -> None:
 
 @release_group.command("publish")
 @click.argument("version", type=click.IntRange(1))
-@_as_option
+@as_option
 @click.pass_context
 def release_publish(ctx: click.Context, *, version: int, as_user: str | None) -> None:
     """Publish an approved release: the public API and exports serve it from now on.
@@ -122,7 +119,7 @@ def release_publish(ctx: click.Context, *, version: int, as_user: str | None) ->
 @release_group.command("withdraw")
 @click.argument("version", type=click.IntRange(1))
 @click.option("--reason", required=True, help="Why (kept in the audit log, not shown publicly).")
-@_as_option
+@as_option
 @click.pass_context
 def release_withdraw(ctx: click.Context, *, version: int, reason: str, as_user: str | None) -> None:
     """Withdraw a release (or discard a draft); the public API stops serving it.

@@ -3,39 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 from pydantic import ValidationError
 
-from haven import accounts, routing
-from haven.accounts import SYSTEM, Actor
+from haven import routing
+from haven.accounts import SYSTEM
 from haven.api.routing_routes import parse_lat_lon
-from haven.cli.base import _read, _settings, _write, cli
+from haven.cli.base import _read, _settings, _write, acting, as_option, cli, iso_time
 from haven.errors import InvalidInput
 from haven.routing import ClosureIn, ClosureKind, Route, RouteMode
-
-_as_option = click.option(
-    "--as", "as_user", default=None, help="The user on whose behalf you act (default: system)."
-)
-
-
-def _actor(session: Any, as_user: str | None) -> Actor:
-    return accounts.actor_named(session, as_user) if as_user else SYSTEM
-
-
-def _time(value: str | None, field: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidInput(f"{field} is not an ISO 8601 time", fields={field: value}) from exc
-    if parsed.tzinfo is None:
-        raise InvalidInput(f"{field} has no time zone", fields={field: "add an offset, e.g. Z"})
-    return parsed
 
 
 @cli.group("roads")
@@ -130,7 +109,7 @@ def route_command(
     start = parse_lat_lon(origin, field="from")
     end = parse_lat_lon(destination, field="to")
     settings = _settings(ctx)
-    when = _time(at, "at")
+    when = iso_time(at, "at")
     found = _read(
         ctx,
         lambda s: routing.route(
@@ -178,7 +157,7 @@ def closures_group() -> None:
 @click.option("--from", "valid_from", default=None, help="ISO 8601 start (default: now).")
 @click.option("--until", "valid_until", default=None, help="ISO 8601 end (default: until ended).")
 @click.option("--exercise", is_flag=True, help="Mark it as exercise data.")
-@_as_option
+@as_option
 @click.pass_context
 def closures_add(  # noqa: PLR0913 - one parameter per option
     ctx: click.Context,
@@ -217,14 +196,14 @@ def closures_add(  # noqa: PLR0913 - one parameter per option
             geometry=shape,
             radius_m=radius,
             delay_s=delay,
-            valid_from=_time(valid_from, "from"),
-            valid_until=_time(valid_until, "until"),
+            valid_from=iso_time(valid_from, "from"),
+            valid_until=iso_time(valid_until, "until"),
             incident_id=incident,
             exercise=exercise,
         )
     except ValidationError as exc:
         raise InvalidInput.from_validation(exc.errors()) from exc
-    made = _write(ctx, lambda s: routing.create_closure(s, body, actor=_actor(s, as_user)))
+    made = _write(ctx, lambda s: routing.create_closure(s, body, actor=acting(s, as_user)))
     click.echo(f"closure {made.id} added: {made.kind} {made.name!r}")
 
 
@@ -251,7 +230,7 @@ def closures_list(ctx: click.Context, *, show_all: bool, as_json: bool) -> None:
 
 @closures_group.command("end")
 @click.argument("closure_id", type=click.IntRange(1, 2**31 - 1))
-@_as_option
+@as_option
 @click.pass_context
 def closures_end(ctx: click.Context, *, closure_id: int, as_user: str | None) -> None:
     """End a closure now.
@@ -260,5 +239,5 @@ def closures_end(ctx: click.Context, *, closure_id: int, as_user: str | None) ->
 
         haven closures end 3
     """
-    done = _write(ctx, lambda s: routing.end_closure(s, closure_id, actor=_actor(s, as_user)))
+    done = _write(ctx, lambda s: routing.end_closure(s, closure_id, actor=acting(s, as_user)))
     click.echo(f"closure {done.id} ended")
