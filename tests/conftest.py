@@ -15,6 +15,7 @@ from haven.accounts import SYSTEM, Role
 from haven.app import create_app
 from haven.db import Database, open_database
 from haven.settings import Settings
+from tests.support.browser import launch_chromium
 from tests.support.postgres import PostgresServer, find_bin_dir, start_postgres
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,6 +31,12 @@ def datasets() -> Path:
             pytest.fail(f"datasets folder missing in CI: {DATASETS}")
         pytest.skip(f"datasets folder not found at {DATASETS}")
     return DATASETS
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Chromium for every browser test of the session (Playwright allows one)."""
+    yield from launch_chromium()
 
 
 @pytest.fixture(scope="session")

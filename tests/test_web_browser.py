@@ -26,12 +26,6 @@ MOBILE = {"width": 360, "height": 740}
 FIRST_LOAD_BUDGET = 300 * 1024
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """One Chromium for the whole session."""
-    yield from launch_chromium()
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
     """Haven on a fresh database, with a field reporter and a verifier."""
@@ -325,7 +319,12 @@ def _suggested_pair(server: LiveServer) -> tuple[str, str]:
 
     first = server.db.write(lambda s: reports.submit(s, report(), actor=SYSTEM)).incident_id
     second_report = report(
-        narrative="", location_name=None, admin1=None, location={"lon": 34.46, "lat": 31.505}
+        narrative="",
+        location_name=None,
+        admin1=None,
+        location={"lon": 34.46, "lat": 31.505},
+        occurred_at=datetime(2024, 1, 16, 9, tzinfo=UTC).isoformat(),
+        casualties={"health_workers": {"killed": 2}},
     )
     second = server.db.write(lambda s: reports.submit(s, second_report, actor=SYSTEM)).incident_id
     outcome = server.db.write(lambda s: dedup.consolidate(s, second, actor=SYSTEM, auto_merge=True))

@@ -12,16 +12,10 @@ from haven import corridor_demo
 from haven.accounts import Role
 from haven.routing import load_network
 from haven.routing.demo import load_demo as load_routing_demo
-from tests.support.browser import PASSWORD, LiveServer, launch_chromium, live_server
+from tests.support.browser import PASSWORD, LiveServer, live_server
 
 Browser = Any  # playwright.sync_api.Browser (imported only when Chromium is there)
 Page = Any
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium for these tests."""
-    yield from launch_chromium()
 
 
 @pytest.fixture
