@@ -292,7 +292,7 @@ def _section(
         f"- Haven {haven_s:.1f} s at F1 {haven[2]:.3f}; splink {splink_s:.1f} s at F1 "
         f"{splink[2]:.3f}: aim {'met' if faster and at_least else 'not met'} "
         f"({'faster' if faster else 'slower'}, F1 {'equal or better' if at_least else 'lower'}).",
-        "- Neither reaches a useful F1 on this set: see docs/methodology.md for why (records",
+        "- Neither reaches the 0.95 F1 aim on this set: see docs/methodology.md for why (records",
         "  that carry no place or narrative, and template narratives) and the per-source figures.",
         "*pairs*: candidate pairs Haven scored; pairs splink returned at match probability",
         "0.01 or more (it scores more inside its blocks). Phases, in seconds: "
