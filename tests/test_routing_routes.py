@@ -376,3 +376,45 @@ def test_points_join_the_middle_of_a_road_and_a_trip_along_one_road_stays_on_it(
         lon2=np.array([origin.lon] * 2), lat2=np.array([origin.lat] * 2),
     )  # fmt: skip
     assert junctions.min() > 5 * max(found.origin_snap_m, 1.0)
+
+
+def test_an_incident_the_viewer_may_not_see_raises_risk_but_is_not_listed(
+    db: Database, network: RoadNetwork
+) -> None:
+    import uuid  # noqa: PLC0415 - only this test writes its own report
+
+    from haven import accounts, reports  # noqa: PLC0415
+    from haven.routing import visible_near  # noqa: PLC0415
+
+    for name, organisation in (("alpha", "Fictional Alpha Relief"), ("beta", "Fictional Beta")):
+        db.write(
+            lambda s, n=name, o=organisation: accounts.add_user(
+                s, n, password=None, actor=SYSTEM, role=Role.ANALYST, organisation=o
+            )
+        )
+    with db.read() as session:
+        alpha = accounts.actor_named(session, "alpha")
+        beta = accounts.actor_named(session, "beta")
+    [fastest] = _route(db, network, mode="fastest")
+    middle = LonLat(*_middle(fastest))
+    body = reports.ReportIn.model_validate(
+        {
+            "id": str(uuid.uuid4()),
+            "source": {"name": "routing test", "kind": "form"},
+            "occurred_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+            "location": {"lon": middle.lon, "lat": middle.lat},
+            "geo_precision": 1,
+            "country": "FIN",
+            "attack_types": ["Violence with heavy weapons"],
+            "casualties": {"health_workers": {"killed": 2}},
+            "tlp": "red",
+        }
+    )
+    incident = db.write(lambda s: reports.submit(s, body, actor=alpha)).incident_id
+    [found] = _route(db, network, mode="fastest")
+    with db.read() as session:
+        [for_alpha] = visible_near(session, [found], actor=alpha)
+        [for_beta] = visible_near(session, [found], actor=beta)
+    assert incident in [n.incident_id for n in for_alpha.near_incidents]
+    assert incident not in [n.incident_id for n in for_beta.near_incidents]
+    assert for_beta.risk_exposure == found.risk_exposure > 0

@@ -101,7 +101,8 @@ def _route_endpoint(router: APIRouter) -> None:
                 alternatives=alternatives,
                 at=at,
             )
-        return RouteAnswer(network=network.name, routes=found)
+            shown = routing.visible_near(session, found, actor=actor)
+        return RouteAnswer(network=network.name, routes=shown)
 
     @router.get("/roads")
     def road_status(*, db: DB, actor: CurrentActor) -> RoadStatus:

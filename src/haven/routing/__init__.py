@@ -31,6 +31,7 @@ from haven.routing.routes import (
     TravelMatrix,
     route,
     travel_matrix,
+    visible_near,
 )
 from haven.routing.store import RoadImport, import_network, latest_import, load_network
 
@@ -58,4 +59,5 @@ __all__ = [
     "load_network",
     "route",
     "travel_matrix",
+    "visible_near",
 ]

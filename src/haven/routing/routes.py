@@ -21,11 +21,14 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from haven import policy
+from haven.accounts import Actor
 from haven.errors import InvalidInput, NoRoute
 from haven.geo import LonLat
-from haven.models import utcnow
+from haven.models import IncidentRow, utcnow
 from haven.routing.closures import ClosureKind
 from haven.routing.conditions import Conditions, current_conditions, near_candidates
 from haven.routing.engine import LEVELS, RISK_FACTOR, engine_for
@@ -47,6 +50,7 @@ __all__ = [
     "route",
     "snap_ends",
     "travel_matrix",
+    "visible_near",
 ]
 
 MAX_ALTERNATIVES = 3
@@ -450,3 +454,27 @@ def travel_matrix(  # noqa: PLR0917 - origins and destinations are the subject, 
         origin_snap_m=[round(s.distance_m, 1) for s in sources],
         destination_snap_m=[round(t.distance_m, 1) for t in targets],
     )
+
+
+def visible_near(session: Session, routes: Sequence[Route], *, actor: Actor) -> list[Route]:
+    """``routes`` with only the nearby incidents ``actor`` may see listed.
+
+    Every incident raises road risk, whoever asks (a route must avoid danger the
+    viewer cannot read about); only the list of incidents passed near is trimmed.
+    """
+    ids = {near.incident_id for found in routes for near in found.near_incidents}
+    if not ids:
+        return list(routes)
+    seen = set(
+        session.scalars(
+            select(IncidentRow.id).where(
+                IncidentRow.id.in_(ids), policy.visible_incidents(session, actor)
+            )
+        )
+    )
+    return [
+        found.model_copy(
+            update={"near_incidents": [n for n in found.near_incidents if n.incident_id in seen]}
+        )
+        for found in routes
+    ]
