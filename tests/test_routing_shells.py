@@ -77,7 +77,6 @@ def test_coordinator_closes_a_road_and_the_next_route_avoids_it(
         "name": "Closed (test)",
         "geometry": {"type": "Point", "coordinates": middle},
         "radius_m": 25,
-        "exercise": True,
     }
     assert client.post("/api/closures", json=body, headers=analyst).status_code == 403
     made = client.post("/api/closures", json=body, headers=coordinator)
@@ -96,6 +95,19 @@ def test_coordinator_closes_a_road_and_the_next_route_avoids_it(
     assert again.status_code == 409
     restored = client.get("/api/route", params={"from": FROM, "to": TO}, headers=analyst).json()
     assert restored["routes"][0]["edges"] == before["routes"][0]["edges"]
+    drill = client.post(
+        "/api/closures",
+        json={**body, "name": "Closed (exercise)", "exercise": True},
+        headers=coordinator,
+    )
+    assert drill.status_code == 201, drill.text
+    real = client.get("/api/route", params={"from": FROM, "to": TO}, headers=analyst).json()
+    assert real["routes"][0]["edges"] == before["routes"][0]["edges"]  # exercise stays apart
+    exercise = client.get(
+        "/api/route", params={"from": FROM, "to": TO, "exercise": "true"}, headers=analyst
+    ).json()
+    assert exercise["routes"][0]["edges"] != before["routes"][0]["edges"]
+    assert exercise["routes"][0]["near_closures"][0]["closure_id"] == drill.json()["id"]
 
 
 def test_cli_imports_routes_and_refuses_a_corrupt_file(tmp_path: Path, datasets: Path) -> None:

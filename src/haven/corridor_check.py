@@ -99,6 +99,7 @@ def measure(
     waypoints: Sequence[LonLat],
     mode: str,
     at: datetime | None = None,
+    exercise: bool = False,
 ) -> Measurement:
     """Route leg by leg through ``waypoints`` (lon/lat) under the conditions at ``at``.
 
@@ -111,7 +112,13 @@ def measure(
     for index in range(len(waypoints) - 1):
         try:
             best = route(
-                session, network, waypoints[index], waypoints[index + 1], mode=mode, at=at
+                session,
+                network,
+                waypoints[index],
+                waypoints[index + 1],
+                mode=mode,
+                at=at,
+                exercise=exercise,
             )[0]
         except InvalidInput as exc:
             fields = {
@@ -139,7 +146,11 @@ def create(session: Session, corridor: CorridorIn, *, settings: Settings, actor:
     require(actor, Permission.MANAGE_FACILITIES)
     network = load_network(session, settings)
     measured = measure(
-        session, network, waypoints=corridors.waypoints_of(corridor), mode=corridor.mode
+        session,
+        network,
+        waypoints=corridors.waypoints_of(corridor),
+        mode=corridor.mode,
+        exercise=corridor.exercise,
     )
     stored = corridors.store(
         session,
@@ -271,7 +282,14 @@ def _check_one(
     waypoints = [LonLat(lon, lat) for lon, lat in corridor.waypoints]
     measured: Measurement | None
     try:
-        measured = measure(session, network, waypoints=waypoints, mode=corridor.mode, at=at)
+        measured = measure(
+            session,
+            network,
+            waypoints=waypoints,
+            mode=corridor.mode,
+            at=at,
+            exercise=corridor.is_exercise,
+        )
     except NoRoute:
         measured = None
     verdict = evaluate(session, corridor, at=at)

@@ -259,6 +259,7 @@ def _legs(
             mode=request.mode,
             tradeoff=request.tradeoff,
             at=at,
+            exercise=request.exercise,
         )
     except InvalidInput as exc:  # a facility too far from any road: name it as the request does
         first = {o: i for i, o in reversed(list(enumerate(p.origin for p in request.patients)))}
@@ -304,6 +305,7 @@ def _assignment(
                 mode=request.mode,
                 tradeoff=request.tradeoff,
                 at=at,
+                exercise=request.exercise,
             )[0]
         best = routed[pair]
         out.append(

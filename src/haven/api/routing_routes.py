@@ -84,6 +84,10 @@ def _route_endpoint(router: APIRouter) -> None:
         at: Annotated[
             IsoQueryTime | None, Query(description="Conditions at this time (UTC); now.")
         ] = None,
+        exercise: Annotated[
+            bool,
+            Query(description="Obey exercise closures and incidents too (an exercise route)."),
+        ] = False,
     ) -> RouteAnswer:
         """Fastest, safest or balanced route, with alternatives, risk and what it passes near."""
         require(actor, Permission.READ_INCIDENTS)
@@ -100,6 +104,7 @@ def _route_endpoint(router: APIRouter) -> None:
                 tradeoff=tradeoff,
                 alternatives=alternatives,
                 at=at,
+                exercise=exercise,
             )
             shown = routing.visible_near(session, found, actor=actor)
         return RouteAnswer(network=network.name, routes=shown)

@@ -87,9 +87,10 @@ def _route_line(index: int, found: Route) -> str:
               help="Balanced mode: 0 fastest … 1 safest.")  # fmt: skip
 @click.option("--alternatives", type=click.IntRange(0, 3), default=0, show_default=True)
 @click.option("--at", default=None, help="Conditions at this ISO 8601 time (default: now).")
+@click.option("--exercise", is_flag=True, help="Obey exercise closures and incidents too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the routes as JSON.")
 @click.pass_context
-def route_command(
+def route_command(  # noqa: PLR0913 - one parameter per option
     ctx: click.Context,
     *,
     origin: str,
@@ -98,6 +99,7 @@ def route_command(
     tradeoff: float,
     alternatives: int,
     at: str | None,
+    exercise: bool,
     as_json: bool,
 ) -> None:
     """Plan a route between two points given as lat,lon.
@@ -121,6 +123,7 @@ def route_command(
             tradeoff=tradeoff,
             alternatives=alternatives,
             at=when,
+            exercise=exercise,
         ),
     )
     if as_json:

@@ -301,13 +301,20 @@ def end_closure(
     return _public(row, at=utcnow())
 
 
-def active_closures(session: Session, *, at: datetime) -> list[RoadClosureRow]:
-    """Closure rows in force at ``at`` (for the router; no permission check)."""
+def active_closures(
+    session: Session, *, at: datetime, include_exercise: bool = True
+) -> list[RoadClosureRow]:
+    """Closure rows in force at ``at`` (for the router; no permission check).
+
+    Without ``include_exercise``, only real closures (what real routes obey).
+    """
     query = select(RoadClosureRow).where(
         RoadClosureRow.valid_from <= at,
         or_(RoadClosureRow.valid_until.is_(None), RoadClosureRow.valid_until > at),
         or_(RoadClosureRow.ended_at.is_(None), RoadClosureRow.ended_at > at),
     )
+    if not include_exercise:
+        query = query.where(RoadClosureRow.is_exercise.is_(False))
     return list(session.scalars(query.order_by(RoadClosureRow.id)))
 
 

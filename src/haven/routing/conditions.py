@@ -98,6 +98,8 @@ class Conditions:
     risk: npt.NDArray[np.float64]
     edge_state: npt.NDArray[np.void]
     """``risk``, ``delay_ds`` and ``blocked`` as one ``EDGE_STATE`` record per edge."""
+    exercise: bool = False
+    """Exercise conditions (real and exercise records) rather than real ones only."""
     near_indexes: dict[float, NearIndex] = field(default_factory=dict, repr=False, compare=False)
     """``near_candidates``' indexes, one per distance asked for (built on first use)."""
 
@@ -127,12 +129,17 @@ def _hour(at: datetime) -> datetime:
     return at.replace(minute=0, second=0, microsecond=0)
 
 
-def _incident_filter(network: RoadNetwork, *, at: datetime) -> list[Any]:
-    """The WHERE clauses of the incidents that count for risk at ``at``."""
+def _incident_filter(network: RoadNetwork, *, at: datetime, exercise: bool) -> list[Any]:
+    """The WHERE clauses of the incidents that count for risk at ``at``.
+
+    Real routes count real incidents only; exercise routes count both.
+    """
     west, south, east, north = network.bounds()
     margin = _DEGREE_MARGIN + network.risk_radius_m / 111_000.0
     since = at - timedelta(days=network.risk_window_days)
+    kind = [] if exercise else [IncidentRow.is_exercise.is_(False)]
     return [
+        *kind,
         IncidentRow.lon.is_not(None),
         IncidentRow.lat.is_not(None),
         IncidentRow.lon.between(west - margin, east + margin),
@@ -144,7 +151,9 @@ def _incident_filter(network: RoadNetwork, *, at: datetime) -> list[Any]:
     ]
 
 
-def _incident_summary(session: Session, network: RoadNetwork, *, at: datetime) -> tuple[Any, ...]:
+def _incident_summary(
+    session: Session, network: RoadNetwork, *, at: datetime, exercise: bool
+) -> tuple[Any, ...]:
     """One row that changes whenever the incidents that count change (count, sums, latest edit)."""
     query = select(
         func.count(),
@@ -153,11 +162,13 @@ def _incident_summary(session: Session, network: RoadNetwork, *, at: datetime) -
         func.sum(IncidentRow.lat),
         func.sum(IncidentRow.killed_total + IncidentRow.injured_total),
         func.max(IncidentRow.id),
-    ).where(*_incident_filter(network, at=at))
+    ).where(*_incident_filter(network, at=at, exercise=exercise))
     return tuple(session.execute(query).one())
 
 
-def _incident_rows(session: Session, network: RoadNetwork, *, at: datetime) -> list[Any]:
+def _incident_rows(
+    session: Session, network: RoadNetwork, *, at: datetime, exercise: bool
+) -> list[Any]:
     query = select(
         IncidentRow.id,
         IncidentRow.lon,
@@ -166,7 +177,7 @@ def _incident_rows(session: Session, network: RoadNetwork, *, at: datetime) -> l
         IncidentRow.killed_total,
         IncidentRow.injured_total,
         IncidentRow.updated_at,
-    ).where(*_incident_filter(network, at=at))
+    ).where(*_incident_filter(network, at=at, exercise=exercise))
     return list(session.execute(query.order_by(IncidentRow.id)))
 
 
@@ -242,6 +253,7 @@ def build_conditions(
     incident_rows: list[Any],
     at: datetime,
     key: object = None,
+    exercise: bool = False,
 ) -> Conditions:
     """Per-edge arrays from closure rows and incident rows (as the queries return them).
 
@@ -275,38 +287,46 @@ def build_conditions(
         delay_ds=delay_ds,
         risk=risk,
         edge_state=edge_state,
+        exercise=exercise,
     )
 
 
-def current_conditions(session: Session, network: RoadNetwork, *, at: datetime) -> Conditions:
+def current_conditions(
+    session: Session, network: RoadNetwork, *, at: datetime, exercise: bool = False
+) -> Conditions:
     """The conditions at ``at``, applied to the network's engine when they changed.
+
+    ``exercise``: the exercise engine's conditions (real and exercise closures and
+    incidents); otherwise the real engine's (real ones only).
 
     Two small reads decide whether anything changed: the closures in force and a
     one-row summary of the incidents that count (their number, latest edit, sums of
     coordinates and casualties). Only when that differs are the incidents read.
     """
-    engine: Engine = engine_for(network)
-    closure_rows = active_closures(session, at=at)
+    engine: Engine = engine_for(network, exercise=exercise)
+    closure_rows = active_closures(session, at=at, include_exercise=exercise)
     key = (
         _hour(at),
         tuple(row.id for row in closure_rows),
-        _incident_summary(session, network, at=at),
+        _incident_summary(session, network, at=at, exercise=exercise),
     )
+    name = "conditions:exercise" if exercise else "conditions"
     with engine.lock:
-        previous: Conditions | None = network.cache.get("conditions")
+        previous: Conditions | None = network.cache.get(name)
         if previous is not None and previous.key == key and engine.conditions_key == key:
             return previous
         conditions = build_conditions(
             network,
             closure_rows=closure_rows,
-            incident_rows=_incident_rows(session, network, at=at),
+            incident_rows=_incident_rows(session, network, at=at, exercise=exercise),
             at=at,
             key=key,
+            exercise=exercise,
         )
         engine.set_conditions(
             blocked=conditions.blocked, delay_ds=conditions.delay_ds, risk=conditions.risk, key=key
         )
-        network.cache["conditions"] = conditions
+        network.cache[name] = conditions
         return conditions
 
 

@@ -193,13 +193,18 @@ class Engine:
             return self._metric(level).weights.copy()
 
 
-def engine_for(network: RoadNetwork) -> Engine:
-    """The network's engine, built on first use and kept for the life of the process."""
+def engine_for(network: RoadNetwork, *, exercise: bool = False) -> Engine:
+    """The network's engine, built on first use and kept for the life of the process.
+
+    Real and exercise routing each have their own engine (the same node order, their
+    own weights), so exercise conditions never reach a real route.
+    """
     lock = network.cache.setdefault("engine_lock", threading.Lock())
+    name = "engine:exercise" if exercise else "engine"
     with lock:
-        engine = network.cache.get("engine")
+        engine = network.cache.get(name)
         if engine is None:
             engine = Engine(network)
-            network.cache["engine"] = engine
+            network.cache[name] = engine
     result: Engine = engine
     return result

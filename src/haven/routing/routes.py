@@ -31,7 +31,7 @@ from haven.geo import LonLat
 from haven.models import IncidentRow, utcnow
 from haven.routing.closures import ClosureKind
 from haven.routing.conditions import Conditions, current_conditions, near_candidates
-from haven.routing.engine import LEVELS, RISK_FACTOR, engine_for
+from haven.routing.engine import LEVELS, RISK_FACTOR, Engine, engine_for
 from haven.routing.network import RoadNetwork
 from haven.routing.shapes import edge_shapes
 from haven.routing.spatial import Snap, plane, snap_points
@@ -299,9 +299,14 @@ def _shared_fraction(network: RoadNetwork, trip: Trip, *, earlier: Trip) -> floa
 
 
 def _alternatives(
-    network: RoadNetwork, first: Trip, *, level: int, ends: tuple[Snap, Snap], count: int
+    network: RoadNetwork,
+    first: Trip,
+    *,
+    engine: Engine,
+    level: int,
+    ends: tuple[Snap, Snap],
+    count: int,
 ) -> list[Trip]:
-    engine = engine_for(network)
     found = [first]
     used = np.asarray(first.edges, dtype=np.int64)
     for factor in _PENALTY_STEPS * count:
@@ -332,8 +337,12 @@ def route(  # noqa: PLR0913, PLR0917 - origin and destination are the subject, n
     at: datetime | None = None,
     snap_limit_m: float | None = None,
     near_m: float = 250.0,
+    exercise: bool = False,
 ) -> list[Route]:
     """The best route for ``mode`` first, then up to ``alternatives`` genuinely different ones.
+
+    A real route (the default) obeys real closures and incidents only; an ``exercise``
+    route obeys exercise ones as well, so exercise data never changes a real route.
 
     Raises ``InvalidInput`` naming ``origin``/``destination`` when a point is farther
     than the snap limit from the network, and ``NoRoute`` when none connects them.
@@ -346,7 +355,7 @@ def route(  # noqa: PLR0913, PLR0917 - origin and destination are the subject, n
         )
     limit = network.snap_limit_m if snap_limit_m is None else snap_limit_m
     ends = snap_ends(network, origin, destination, limit_m=limit)
-    conditions = current_conditions(session, network, at=_at(at))
+    conditions = current_conditions(session, network, at=_at(at), exercise=exercise)
     return find_routes(
         network,
         conditions,
@@ -373,7 +382,7 @@ def find_routes(
     ``conditions`` must be those applied to the network's engine (``current_conditions``,
     or ``build_conditions`` + ``Engine.set_conditions`` as in the benchmark).
     """
-    engine = engine_for(network)
+    engine = engine_for(network, exercise=conditions.exercise)
     first = find_trip(network, engine, ends=ends, level=level)
     if first is None:
         raise NoRoute(
@@ -382,7 +391,9 @@ def find_routes(
         )
     trips = [first]
     if alternatives and len(first.edges) > 1:
-        trips = _alternatives(network, first, level=level, ends=ends, count=alternatives)
+        trips = _alternatives(
+            network, first, engine=engine, level=level, ends=ends, count=alternatives
+        )
     effective = {RouteMode.FASTEST: 0.0, RouteMode.SAFEST: 1.0}.get(mode, level / LEVELS)
     return [
         describe(
@@ -398,7 +409,7 @@ def find_routes(
     ]
 
 
-def travel_matrix(  # noqa: PLR0917 - origins and destinations are the subject, not options
+def travel_matrix(  # noqa: PLR0913, PLR0917 - origins and destinations are the subject
     session: Session,
     network: RoadNetwork,
     origins: Sequence[LonLat],
@@ -408,8 +419,12 @@ def travel_matrix(  # noqa: PLR0917 - origins and destinations are the subject, 
     tradeoff: float = 0.5,
     at: datetime | None = None,
     snap_limit_m: float | None = None,
+    exercise: bool = False,
 ) -> TravelMatrix:
-    """Travel time and the mode's cost from every origin to every destination."""
+    """Travel time and the mode's cost from every origin to every destination.
+
+    ``exercise`` as for ``route``: exercise closures and incidents count only then.
+    """
     chosen = _mode(mode)
     level = _level(chosen, tradeoff)
     if len(origins) * len(destinations) > MAX_MATRIX_CELLS:
@@ -427,8 +442,8 @@ def travel_matrix(  # noqa: PLR0917 - origins and destinations are the subject, 
         fields=[f"destinations[{i}]" for i in range(len(destinations))],
         limit_m=limit,
     )
-    conditions = current_conditions(session, network, at=_at(at))
-    engine = engine_for(network)
+    conditions = current_conditions(session, network, at=_at(at), exercise=exercise)
+    engine = engine_for(network, exercise=exercise)
     seconds: list[list[float | None]] = []
     cost: list[list[float | None]] = []
     for source in sources:
