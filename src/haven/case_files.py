@@ -33,7 +33,6 @@ import shutil
 import tempfile
 import zipfile
 from datetime import UTC, datetime
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -334,16 +333,13 @@ def write_zip(settings: Settings, contents: dict[str, Any], *, out: Path) -> Cas
                 "notified": {i: p["notified"] for i, p in sorted(contents["parts"].items())},
                 "tree_head": head.model_dump(),
             }
-            archive.writestr("manifest.json", json.dumps(manifest, indent=2))
-            archive.writestr("custody/tree-head.json", head.model_dump_json(indent=2))
-            archive.writestr(
-                "custody/public-keys.json", json.dumps({"keys": contents["keys"]}, indent=2)
+            package.write_custody_parts(
+                archive,
+                manifest=manifest,
+                head=head,
+                keys=contents["keys"],
+                proofs=contents["proofs"],
             )
-            archive.writestr(
-                "custody/proofs.json", json.dumps({"entries": contents["proofs"]}, indent=2)
-            )
-            verifier = files("haven").joinpath("custody_verifier.py").read_text(encoding="utf-8")
-            archive.writestr("custody_verifier.py", verifier)
             archive.writestr(
                 "README.md",
                 _README.format(
@@ -355,7 +351,7 @@ def write_zip(settings: Settings, contents: dict[str, Any], *, out: Path) -> Cas
                     attribution=REPORTED_PERPETRATOR,
                 ),
             )
-        digest = hashlib.sha256(Path(temporary).read_bytes()).hexdigest()
+        digest = package.file_sha256(Path(temporary))
         Path(temporary).replace(out)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

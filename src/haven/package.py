@@ -43,7 +43,14 @@ from haven.notification_content import canonical_bytes
 from haven.settings import Settings
 from haven.taxonomy import IncidentState
 
-__all__ = ["PackageSummary", "add_demo_package", "build", "write_zip"]
+__all__ = [
+    "PackageSummary",
+    "add_demo_package",
+    "build",
+    "file_sha256",
+    "write_custody_parts",
+    "write_zip",
+]
 
 _README = """# Evidence package for incident {incident}
 
@@ -216,12 +223,31 @@ def _notifications(
     return notified.model_dump(mode="json"), sorted(files.items()), leaves
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 (hex) of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def write_custody_parts(
+    archive: zipfile.ZipFile,
+    *,
+    manifest: dict[str, Any],
+    head: Any,
+    keys: list[Any],
+    proofs: list[Any],
+) -> None:
+    """What every verifiable zip holds: the manifest, the signed tree head, the public keys,
+    the inclusion proofs and the standalone verifier (``custody_verifier.py``)."""
+    archive.writestr("manifest.json", json.dumps(manifest, indent=2))
+    archive.writestr("custody/tree-head.json", head.model_dump_json(indent=2))
+    archive.writestr("custody/public-keys.json", json.dumps({"keys": keys}, indent=2))
+    archive.writestr("custody/proofs.json", json.dumps({"entries": proofs}, indent=2))
+    verifier = files("haven").joinpath("custody_verifier.py").read_text(encoding="utf-8")
+    archive.writestr("custody_verifier.py", verifier)
 
 
 def _safe_name(item: evidence.EvidenceItem) -> str:
@@ -276,21 +302,18 @@ def write_zip(settings: Settings, contents: dict[str, Any], *, out: Path) -> Pac
                 "notified": contents["notified"],
                 "tree_head": head.model_dump(),
             }
-            archive.writestr("manifest.json", json.dumps(manifest, indent=2))
-            archive.writestr("custody/tree-head.json", head.model_dump_json(indent=2))
-            archive.writestr(
-                "custody/public-keys.json", json.dumps({"keys": contents["keys"]}, indent=2)
+            write_custody_parts(
+                archive,
+                manifest=manifest,
+                head=head,
+                keys=contents["keys"],
+                proofs=contents["proofs"],
             )
-            archive.writestr(
-                "custody/proofs.json", json.dumps({"entries": contents["proofs"]}, indent=2)
-            )
-            verifier = files("haven").joinpath("custody_verifier.py").read_text(encoding="utf-8")
-            archive.writestr("custody_verifier.py", verifier)
             archive.writestr(
                 "README.md",
                 _README.format(incident=record["id"], made=manifest["made_at"], name=out.name),
             )
-        digest = _file_sha256(Path(temporary))
+        digest = file_sha256(Path(temporary))
         Path(temporary).replace(out)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
