@@ -11,6 +11,7 @@ and an audit event unless ``save`` is false.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -28,6 +29,7 @@ from haven.evacuation import (
     Receiver,
     Service,
     Solution,
+    Totals,
     UnplacedReason,
     Urgency,
     solve,
@@ -159,20 +161,6 @@ class UnplacedOut(BaseModel):
     detail: str
 
 
-class TotalsOut(BaseModel):
-    """The plan in numbers."""
-
-    patients: int
-    placed: int
-    unplaced: int
-    placed_by_urgency: dict[str, int]
-    unplaced_by_urgency: dict[str, int]
-    weighted_cost: int
-    patient_travel_s: float
-    max_travel_s: float | None
-    risk_exposure: float | None
-
-
 class EvacuationPlan(BaseModel):
     """An explained, optimal evacuation plan."""
 
@@ -185,7 +173,7 @@ class EvacuationPlan(BaseModel):
     urgency_weight: dict[str, int]
     assignments: list[AssignmentOut]
     unplaced: list[UnplacedOut]
-    totals: TotalsOut
+    totals: Totals
     exercise: bool
     network_sha256: str
     created_by: str
@@ -384,15 +372,8 @@ def plan(
             )
             for u in solution.unplaced
         ],
-        totals=TotalsOut(
-            patients=totals.patients,
-            placed=totals.placed,
-            unplaced=totals.unplaced,
-            placed_by_urgency=totals.placed_by_urgency,
-            unplaced_by_urgency=totals.unplaced_by_urgency,
-            weighted_cost=totals.weighted_cost,
-            patient_travel_s=totals.patient_travel_s,
-            max_travel_s=totals.max_travel_s,
+        totals=replace(
+            totals,
             risk_exposure=(
                 sum(a.count * r for a, r in zip(assignments, risks, strict=True) if r is not None)
             ),

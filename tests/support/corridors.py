@@ -9,8 +9,8 @@ from haven import corridors
 from haven.accounts import SYSTEM
 from haven.corridors import CorridorIn
 from haven.db import Database
-from haven.evacuation import URGENCY_WEIGHT
-from haven.evacuation_plan import EvacuationPlan, TotalsOut
+from haven.evacuation import URGENCY_WEIGHT, Totals
+from haven.evacuation_plan import EvacuationPlan
 from haven.models import EvacuationPlanRow, utcnow
 from tests.support.facilities import add_facility
 
@@ -55,7 +55,7 @@ def stored_plan(db: Database) -> int:
         urgency_weight={u.value: w for u, w in URGENCY_WEIGHT.items()},
         assignments=[],
         unplaced=[],
-        totals=TotalsOut(
+        totals=Totals(
             patients=0, placed=0, unplaced=0, placed_by_urgency={}, unplaced_by_urgency={},
             weighted_cost=0, patient_travel_s=0.0, max_travel_s=None, risk_exposure=None,
         ),
