@@ -86,8 +86,11 @@ def iso_date_text(value: object) -> object:
     return value.strip()
 
 
-IsoDate = Annotated[date, BeforeValidator(iso_date_text)]
-"""A calendar date given as ``YYYY-MM-DD`` text (numbers are refused)."""
+IsoDate = Annotated[
+    date, BeforeValidator(iso_date_text), Field(ge=date(1900, 1, 1), le=date(2199, 12, 31))
+]
+"""A calendar date given as ``YYYY-MM-DD`` text, 1900 to 2199 (numbers are refused; dates
+outside those years mean nothing here and break month arithmetic near year 1 or 9999)."""
 
 
 def no_nul(value: str) -> str:
