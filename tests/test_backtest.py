@@ -100,13 +100,14 @@ def test_write_methodology_replaces_only_its_section(tmp_path: Path) -> None:
     path = tmp_path / "methodology.md"
     path.write_text("# Methods\n\nkept\n", encoding="utf-8")
     backtest.write_methodology(path, body="first")
+    after = "\n### Written by hand after the block\n\nkept too\n"
+    path.write_text(path.read_text(encoding="utf-8") + after, encoding="utf-8")
     backtest.write_methodology(path, body="second")
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# Methods\n\nkept\n")
+    assert text.endswith("<!-- forecast:end -->\n" + after)
     assert "second" in text and "first" not in text
-    assert text.count("<!-- forecast:begin") == 1 and text.rstrip().endswith(
-        "<!-- forecast:end -->"
-    )
+    assert text.count("<!-- forecast:begin") == 1
 
 
 def test_backtest_on_a_slice_of_real_who_ssa_data(

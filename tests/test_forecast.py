@@ -115,6 +115,22 @@ def test_panel_counts_streams_and_finds_neighbours() -> None:
     assert table[near, 1, ring_lag1] == 2  # the centre's two attacks, seen from next door
 
 
+def test_a_border_cell_belongs_to_the_country_most_of_its_events_name() -> None:
+    when = date(2022, 5, 1)
+    events = [
+        Event(unit=CENTRE, country="ISR", month=when, stream=Stream.AID),
+        Event(unit=CENTRE, country="PSE", month=when, stream=Stream.HEALTH),
+        Event(unit=CENTRE, country="PSE", month=when, stream=Stream.HEALTH),
+    ]
+    for order in (events, events[::-1]):
+        panel = build_panel(order, kind=UnitKind.H3, start=when, end=when)
+        assert panel.countries == ("PSE",)
+    tie = [events[0], events[1]]
+    for order in (tie, tie[::-1]):
+        panel = build_panel(order, kind=UnitKind.H3, start=when, end=when)
+        assert panel.countries == ("ISR",)  # a tie goes to the first alphabetically
+
+
 def _report(when: datetime, *, tlp: str = "clear", exercise: bool = False, **extra: Any) -> Any:
     return reports.ReportIn.model_validate(
         {

@@ -27,6 +27,7 @@ score over the last ``forecast_validation_months`` months of the same data).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -225,14 +226,17 @@ def build_panel(
         raise InvalidInput("the panel ends before it starts", fields={"end": end.isoformat()})
     months = month_index(end, start=start) + 1
     kept = [e for e in events if 0 <= month_index(e.month, start=start) < months]
-    countries: dict[str, str] = {}
+    seen: dict[str, Counter[str]] = {}
     national: dict[str, FloatArray] = {}
     for event in kept:
         if event.stream is Stream.COUNTRY_ONLY:
             row = national.setdefault(event.country, np.zeros(months))
             row[month_index(event.month, start=start)] += 1
         else:
-            countries.setdefault(event.unit, event.country)
+            seen.setdefault(event.unit, Counter())[event.country] += 1
+    # A cell across a border belongs to the country most of its events name (ties: the
+    # first alphabetically), whatever order the events come in.
+    countries = {u: min(c, key=lambda k: (-c[k], k)) for u, c in seen.items()}
     units = tuple(sorted(countries))
     where = {u: i for i, u in enumerate(units)}
     grids = {s: np.zeros((len(units), months)) for s in Stream}
