@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dedup_dataset import ARRIVAL, SEED, Labelled, build, cluster_metrics, real_records
 from haven.dedup_candidates import DedupRecords
 from haven.dedup_resolve import resolve
-from haven.dedup_score import MERGE_MARGIN, MERGE_THRESHOLD, link
+from haven.dedup_score import FEATURES, MERGE_MARGIN, MERGE_THRESHOLD, link
+from haven.taxonomy import DatePrecision
 from report import machine, run_block, write_section
 
 BEGIN, END = "<!-- dedup:begin", "<!-- dedup:end -->"
@@ -127,6 +128,9 @@ def _table(labelled: list[Labelled]) -> Any:
             "injured",
             "name",
             "words",
+            "hour",
+            "facility_type",
+            "detained",
         )
     }
     for k, r in enumerate(labelled):
@@ -144,6 +148,10 @@ def _table(labelled: list[Labelled]) -> Any:
         rows["injured"].append(f.injured)
         rows["name"].append(f.name.lower() or None)
         rows["words"].append(sorted(set(_TOKEN.findall(f.narrative.lower()))) or None)
+        exact = f.date_precision is DatePrecision.EXACT
+        rows["hour"].append(f.occurred_at.hour if exact else None)
+        rows["facility_type"].append(f.facility_type)
+        rows["detained"].append(f.detained)
     return pa.table(rows)
 
 
@@ -179,6 +187,9 @@ def _splink_settings() -> Any:
             cl.ExactMatch("injured"),
             cl.ExactMatch("admin1"),
             cl.JaroWinklerAtThresholds("name", [0.95, 0.8]),
+            cl.ExactMatch("hour"),
+            cl.ExactMatch("facility_type"),
+            cl.ExactMatch("detained"),
             cl.CustomComparison(
                 output_column_name="words",
                 comparison_levels=[
@@ -302,11 +313,13 @@ def _section(
         "inflated alike.",
         "",
         "How it is set up: Haven runs `DedupRecords.from_facts` and `dedup_score.link` (H3",
-        "k-ring and time-window blocking sized by precision, 17 features, the logistic weights",
-        "fitted on the calibration split) and merges by `dedup_resolve.pick_merge`. splink is",
+        f"k-ring and time-window blocking sized by precision, {len(FEATURES)} features, the",
+        "logistic weights fitted on the calibration split, a second set for pairs with neither",
+        "place nor narrative) and merges by `dedup_resolve.pick_merge`. splink is",
         "configured as an analyst would: blocking on country + day and on country + week + place",
         "name; comparisons on day difference, distance (2/25/60 km), attack types, killed,",
-        "injured, admin1, place name (Jaro-Winkler) and narrative word Jaccard; λ from a",
+        "injured, admin1, place name (Jaro-Winkler), narrative word Jaccard, and the WHO SSA",
+        "fields Haven also uses (hour of an exact time, facility type, people detained); λ from a",
         "deterministic rule, u by random sampling, m by two EM passes; clusters at match",
         "probability 0.5. Both are timed from in-memory records to clusters; splink's time",
         "includes training. The ceiling for both is the same: many real records (WHO SSA rows",

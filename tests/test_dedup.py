@@ -173,7 +173,8 @@ def test_grey_zone_queues_a_suggestion_and_a_verifier_decides(db: Database) -> N
             location_name=None,
             admin1=None,
             location={"lon": 34.46, "lat": 31.505},
-            occurred_at=(AT + timedelta(days=1)).isoformat(),
+            occurred_at=(AT + timedelta(days=2)).isoformat(),
+            attack_types=[SsaAttackType.INDIVIDUAL_WEAPONS.value],
             casualties={"health_workers": {"killed": 2}},
         ),
     )

@@ -24,7 +24,13 @@ from sqlalchemy.orm import Session, aliased
 
 from haven import audit, policy, privacy, reports
 from haven.accounts import Actor, Permission, require
-from haven.dedup_candidates import TOLERANCE_DAYS, DedupFacts, DedupRecords, candidate_pairs
+from haven.dedup_candidates import (
+    TOLERANCE_DAYS,
+    DedupFacts,
+    DedupRecords,
+    candidate_pairs,
+    detained_count,
+)
 from haven.dedup_resolve import pick_merge
 from haven.dedup_score import FEATURES, SUGGEST_THRESHOLD, features, score_features
 from haven.errors import NotFound
@@ -115,6 +121,8 @@ def _facts(
         name=row.location_name or "",
         narrative=text,
         exercise=row.is_exercise,
+        facility_type=row.facility_type,
+        detained=detained_count(row.casualties),
     )
 
 

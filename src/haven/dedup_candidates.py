@@ -22,7 +22,7 @@ Coordinates are ``lon``/``lat`` arrays (WGS84), longitude first as everywhere.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -31,7 +31,15 @@ import numpy as np
 import numpy.typing as npt
 
 from haven.geo import EARTH_RADIUS_KM, LonLat
-from haven.taxonomy import DatePrecision, GeoPrecision, SsaAttackType, SsaResource
+from haven.taxonomy import (
+    CasualtyGroup,
+    CasualtyOutcome,
+    DatePrecision,
+    GeoPrecision,
+    SsaAttackType,
+    SsaFacilityType,
+    SsaResource,
+)
 
 __all__ = [
     "ATTACK_FAMILIES",
@@ -41,6 +49,7 @@ __all__ = [
     "DedupFacts",
     "DedupRecords",
     "candidate_pairs",
+    "detained_count",
     "haversine_km_arrays",
 ]
 
@@ -84,6 +93,7 @@ ATTACK_FAMILIES: dict[SsaAttackType, int] = {
 _ARMED_SEARCH_FAMILIES = 3
 _ATTACK_BIT = {t: 1 << i for i, t in enumerate(SsaAttackType)}
 _RESOURCE_BIT = {r: 1 << i for i, r in enumerate(SsaResource)}
+_FACILITY_CODE = {t.value: i for i, t in enumerate(SsaFacilityType, start=1)}
 
 # (largest radius in km, H3 resolution whose average edge is >= 1.5 x the pair distance)
 _LEVELS: tuple[tuple[float, int], ...] = ((1.0, 5), (25.0, 2), (50.0, 1))
@@ -109,6 +119,10 @@ class DedupFacts:
     narrative: str = ""
     """Decrypted narrative (matching only: never logged, never stored in clear)."""
     exercise: bool = False
+    facility_type: str | None = None
+    """WHO SSA ``Type of Facility`` (an ``SsaFacilityType`` value), when the account gives it."""
+    detained: int = 0
+    """Health workers and patients abducted, arrested or detained (WHO SSA counts)."""
 
 
 def _interval(at: datetime, precision: DatePrecision) -> tuple[float, float]:
@@ -136,7 +150,7 @@ def _level(precision: GeoPrecision | None, location: LonLat | None) -> tuple[int
     for largest, resolution in _LEVELS:
         if radius <= largest:
             return resolution, radius
-    return COUNTRY_LEVEL, radius
+    return COUNTRY_LEVEL, math.nan  # a province-wide point is no usable point
 
 
 def _mask(values: Sequence[object], bits: dict[object, int]) -> int:
@@ -182,6 +196,11 @@ class DedupRecords:
     exercise: npt.NDArray[np.bool_]
     names: list[str]
     narratives: list[str]
+    clock: FloatArray
+    """Hour of the day (0-24) of an exact time, NaN when the time is not known."""
+    facility: IntArray
+    """Code of the facility type (``SsaFacilityType`` order, from 1), 0 when not given."""
+    detained: IntArray
 
     def __len__(self) -> int:
         return len(self.start)
@@ -224,7 +243,37 @@ class DedupRecords:
             exercise=np.array([f.exercise for f in facts], dtype=np.bool_),
             names=[_normal(f.name) for f in facts],
             narratives=[f.narrative.lower() for f in facts],
+            clock=np.array([_clock(f) for f in facts], dtype=np.float64),
+            facility=np.array(
+                [_FACILITY_CODE.get(f.facility_type or "", 0) for f in facts], dtype=np.int64
+            ),
+            detained=np.array([f.detained for f in facts], dtype=np.int64),
         )
+
+
+_DEPRIVED_GROUPS = (CasualtyGroup.HEALTH_WORKERS.value, CasualtyGroup.PATIENTS.value)
+_DEPRIVED_OUTCOMES = (
+    CasualtyOutcome.KIDNAPPED.value,
+    CasualtyOutcome.ARRESTED.value,
+    CasualtyOutcome.DETAINED.value,
+)
+
+
+def detained_count(casualties: Mapping[str, Mapping[str, int]]) -> int:
+    """Health workers and patients abducted, arrested or detained, from a casualties dict."""
+    return sum(
+        int(casualties.get(group, {}).get(outcome, 0))
+        for group in _DEPRIVED_GROUPS
+        for outcome in _DEPRIVED_OUTCOMES
+    )
+
+
+def _clock(facts: DedupFacts) -> float:
+    """Hour of the day of an exact time (UTC), NaN otherwise."""
+    if facts.date_precision is not DatePrecision.EXACT:
+        return math.nan
+    at = facts.occurred_at
+    return at.hour + at.minute / 60.0
 
 
 def _normal(text: str) -> str:

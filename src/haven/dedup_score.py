@@ -3,7 +3,7 @@
 Each pair gets the features of ``FEATURES`` (all in 0..1), and a logistic model
 turns them into a probability that both records describe one event::
 
-    score = 1 / (1 + exp(-(BIAS + sum(WEIGHTS[k] * feature[k]))))
+    score = 1 / (1 + exp(-(bias + sum(weights[k] * feature[k]))))
 
 The weights and the two thresholds were fitted on the calibration split of the
 labelled set (``benchmarks/dedup_dataset.py``, events before the held-out
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz
 
 from haven.dedup_candidates import (
@@ -31,18 +32,20 @@ from haven.dedup_candidates import (
 )
 
 __all__ = [
-    "BIAS",
+    "CLOCK_HOURS",
     "FEATURES",
     "MERGE_MARGIN",
     "MERGE_THRESHOLD",
+    "MODEL",
     "SUGGEST_THRESHOLD",
-    "WEIGHTS",
     "Decision",
+    "Model",
     "PairScores",
     "features",
     "fit_logistic",
     "link",
     "score_features",
+    "structured_only",
 ]
 
 FEATURES = (
@@ -63,6 +66,12 @@ FEATURES = (
     "narrative_high",
     "narrative_words",
     "numbers_differ",
+    "clock",
+    "no_clock",
+    "facility_same",
+    "facility_differ",
+    "detained",
+    "no_detained",
 )
 """Feature names, in column order:
 
@@ -76,29 +85,66 @@ FEATURES = (
 - ``name`` and ``narrative``: rapidfuzz ``token_set_ratio`` / 100 of the location
   or facility names and of the narratives, each with its ``no_…`` flag;
 - ``admin1``: 1 when both give the same first-level admin area;
-- ``same_day``: 1 when both dates start within half a day of each other;
+- ``same_day``: 1 when both dates are a day (or an exact time) and fall on the same
+  calendar day;
 - ``casualties_exact``: 1 when both give the same non-zero killed and injured counts;
 - ``narrative_high``: how far the narrative similarity is above 0.7 (0 to 1);
 - ``narrative_words``: overlap coefficient of the narratives' content words (stop words
   dropped, words cut to five letters), which survives paraphrase better;
 - ``numbers_differ``: share of the numbers written in either narrative that the other
-  lacks (0 when either has none): "3 killed" and "5 killed" are two events.
-"""
+  lacks (0 when either has none): "3 killed" and "5 killed" are two events;
+- ``clock``: when both give an exact time, 1 at the same time of day, falling to 0 at
+  ``CLOCK_HOURS`` apart; ``no_clock`` 1 when either lacks one;
+- ``facility_same`` / ``facility_differ``: 1 when both give a WHO SSA facility type and
+  it is the same / differs (both 0 when either lacks one);
+- ``detained``: agreement of the counts of health workers and patients abducted,
+  arrested or detained when either has any; ``no_detained`` 1 when both report none.
 
-WEIGHTS = np.array(
-    [
-        *(1.79, -0.56, -2.06, 2.31, 1.36, 1.29, -0.19, 4.78, 0.69),
-        *(6.11, 7.65, 1.35, 1.24, -0.03, 2.36, 2.44, -1.67),
-    ],
-    dtype=np.float64,
+Pairs that can compare neither a place nor a narrative (``no_location`` and
+``no_narrative`` both 1: *structured-only* pairs, e.g. a WHO SSA row and a report
+without narrative) are scored with their own weight set (``Model.structured_weights``),
+as the evidence there is of another kind.
+"""
+CLOCK_HOURS = 3.0
+"""Two exact times this many hours apart (or more) get ``clock`` 0."""
+NO_LOCATION = FEATURES.index("no_location")
+NO_NARRATIVE = FEATURES.index("no_narrative")
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """Logistic weights (one per feature) and bias, and a second set for structured-only pairs."""
+
+    weights: FloatArray
+    bias: float
+    structured_weights: FloatArray
+    structured_bias: float
+
+
+MODEL = Model(
+    weights=np.array(
+        [
+            *(1.24, 0.77, -0.25, 1.97, 0.37, 1.38, -0.04, 4.34, 1.28, 6.06, 8.16, 0.26),
+            *(1.00, -0.14, 1.93, 2.27, -2.02, 0.00, -0.65, 0.03, 0.71, 0.00, 0.00),
+        ],
+        dtype=np.float64,
+    ),
+    bias=-13.34,
+    structured_weights=np.array(
+        [
+            *(1.80, 0.00, 0.00, 2.10, 3.21, 0.67, -0.31, 4.44, -2.18, 0.00, 0.00, 3.30),
+            *(1.06, 0.25, 0.00, 0.00, 0.00, 3.80, 0.49, 2.00, -0.05, 3.80, -0.86),
+        ],
+        dtype=np.float64,
+    ),
+    structured_bias=-8.2,
 )
-"""Logistic weights per feature (fitted on the calibration split; see the module docstring)."""
-BIAS = -15.09
-MERGE_THRESHOLD = 0.15
+"""The weights in use (fitted on the calibration split; see the module docstring)."""
+MERGE_THRESHOLD = 0.1
 """At or above, and ``MERGE_MARGIN`` clear of every other candidate: merge automatically."""
 SUGGEST_THRESHOLD = 0.05
 """At or above (when not merged): queue a suggestion for a verifier."""
-MERGE_MARGIN = 0.1
+MERGE_MARGIN = 0.05
 """An automatic merge also needs the best candidate this far above the next one
 (``haven.dedup_resolve.pick_merge``); otherwise every candidate is suggested."""
 
@@ -227,6 +273,28 @@ def _specific(width_days: FloatArray) -> FloatArray:
     return result
 
 
+def _clock(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Agreement of two times of day (hours) when both are known, and 1 where either is not."""
+    missing = np.isnan(a) | np.isnan(b)
+    apart = np.abs(np.nan_to_num(a) - np.nan_to_num(b))
+    apart = np.minimum(apart, 24.0 - apart)
+    agree = np.where(missing, 0.0, np.clip(1.0 - apart / CLOCK_HOURS, 0.0, 1.0))
+    return agree, missing.astype(np.float64)
+
+
+def _facility(a: IntArray, b: IntArray) -> tuple[FloatArray, FloatArray]:
+    """1 where both give the same facility type, and 1 where both give one and they differ."""
+    both = (a > 0) & (b > 0)
+    return (both & (a == b)).astype(np.float64), (both & (a != b)).astype(np.float64)
+
+
+def _agreement(a: IntArray, b: IntArray) -> tuple[FloatArray, FloatArray]:
+    """Agreement of two counts when either has any, and 1 where both are zero."""
+    total = a + b
+    agree = np.where(total > 0, 1.0 - np.abs(a - b) / np.maximum(total, 1), 0.0)
+    return agree, (total == 0).astype(np.float64)
+
+
 def features(records: DedupRecords, pairs: tuple[IntArray, IntArray]) -> FloatArray:
     """The ``FEATURES`` matrix (one row per pair ``(i[k], j[k])`` of ``pairs``)."""
     i, j = pairs
@@ -248,7 +316,8 @@ def features(records: DedupRecords, pairs: tuple[IntArray, IntArray]) -> FloatAr
         [bool(r.admin1[a]) and r.admin1[a] == r.admin1[b] for a, b in zip(i, j, strict=True)],
         dtype=np.float64,
     )
-    same_day = (np.abs(r.start[i] - r.start[j]) < 0.5).astype(np.float64)
+    daily = (r.end[i] - r.start[i] <= 1.0) & (r.end[j] - r.start[j] <= 1.0)
+    same_day = (daily & (np.floor(r.start[i]) == np.floor(r.start[j]))).astype(np.float64)
     exact = ((r.killed[i] == r.killed[j]) & (r.injured[i] == r.injured[j]) & (total > 0)).astype(
         np.float64
     )
@@ -271,25 +340,35 @@ def features(records: DedupRecords, pairs: tuple[IntArray, IntArray]) -> FloatAr
         np.clip((narrative - 0.7) / 0.3, 0.0, 1.0),
         words,
         numbers,
+        *_clock(r.clock[i], r.clock[j]),
+        *_facility(r.facility[i], r.facility[j]),
+        *_agreement(r.detained[i], r.detained[j]),
     ]
     return np.column_stack(columns) if len(i) else np.empty((0, len(FEATURES)))
 
 
-def score_features(
-    matrix: FloatArray, *, weights: FloatArray = WEIGHTS, bias: float = BIAS
-) -> FloatArray:
-    """The probability that each pair is one event."""
-    result: FloatArray = 1.0 / (1.0 + np.exp(-(matrix @ weights + bias)))
+def structured_only(matrix: FloatArray) -> npt.NDArray[np.bool_]:
+    """The pairs that can compare neither a place nor a narrative."""
+    result: npt.NDArray[np.bool_] = (matrix[:, NO_LOCATION] == 1.0) & (
+        matrix[:, NO_NARRATIVE] == 1.0
+    )
     return result
 
 
-def link(records: DedupRecords, *, weights: FloatArray = WEIGHTS, bias: float = BIAS) -> PairScores:
+def score_features(matrix: FloatArray, *, model: Model = MODEL) -> FloatArray:
+    """The probability that each pair is one event (structured-only pairs by their own weights)."""
+    general = matrix @ model.weights + model.bias
+    structured = matrix @ model.structured_weights + model.structured_bias
+    z = np.where(structured_only(matrix), structured, general)
+    result: FloatArray = 1.0 / (1.0 + np.exp(-z))
+    return result
+
+
+def link(records: DedupRecords, *, model: Model = MODEL) -> PairScores:
     """Candidate pairs of ``records`` with their features and scores."""
     i, j = candidate_pairs(records)
     matrix = features(records, (i, j))
-    return PairScores(
-        left=i, right=j, features=matrix, score=score_features(matrix, weights=weights, bias=bias)
-    )
+    return PairScores(left=i, right=j, features=matrix, score=score_features(matrix, model=model))
 
 
 def fit_logistic(
