@@ -813,6 +813,10 @@ MATRIX: dict[
         ),
         verify_record(),
     ),
+    ("GET", "/api/evacuation/plans"): (
+        lambda w: Call("GET", "/api/evacuation/plans"),
+        needs(P.READ_INCIDENTS),
+    ),
 }
 
 SENSITIVE_VARIANTS: dict[tuple[str, str], Callable[[World], Call]] = {

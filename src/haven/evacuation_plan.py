@@ -47,8 +47,10 @@ __all__ = [
     "EvacuationIn",
     "EvacuationPlan",
     "PatientsIn",
+    "PlanSummary",
     "ReceiverIn",
     "get_plan",
+    "list_plans",
     "plan",
 ]
 
@@ -427,3 +429,53 @@ def get_plan(session: Session, plan_id: int, *, actor: Actor) -> EvacuationPlan:
     if stored is None:
         raise NotFound(f"no evacuation plan {plan_id}", fields={"plan_id": "unknown"})
     return EvacuationPlan.model_validate(stored.plan)
+
+
+class PlanSummary(BaseModel):
+    """A stored plan in a list: when, by whom, exercise or not, who was placed, at what cost."""
+
+    id: int
+    name: str
+    mode: RouteMode
+    exercise: bool
+    created_by: str
+    created_at: datetime
+    patients: int
+    placed: int
+    unplaced: int
+    risk_weighted_time_s: float
+    """Sum over placed patients of their route's risk-weighted travel time."""
+
+
+def list_plans(
+    session: Session, *, actor: Actor, exercise: bool | None = None, limit: int = 100
+) -> list[PlanSummary]:
+    """Stored plans, newest first (at most ``limit``); ``exercise`` keeps only those or the others.
+
+    Needs the permission of ``get_plan``: whoever may read a plan may list them.
+    """
+    require(actor, Permission.READ_INCIDENTS)
+    if not 1 <= limit <= MAX_ROWS:
+        raise InvalidInput("limit out of range", fields={"limit": f"from 1 to {MAX_ROWS}"})
+    query = select(EvacuationPlanRow).order_by(
+        EvacuationPlanRow.created_at.desc(), EvacuationPlanRow.id.desc()
+    )
+    if exercise is not None:
+        query = query.where(EvacuationPlanRow.is_exercise.is_(exercise))
+    return [
+        PlanSummary(
+            id=row.id,
+            name=row.name,
+            mode=RouteMode(row.mode),
+            exercise=row.is_exercise,
+            created_by=row.created_by,
+            created_at=row.created_at,
+            patients=row.patients,
+            placed=row.placed,
+            unplaced=row.unplaced,
+            risk_weighted_time_s=sum(
+                a["count"] * a["risk_weighted_time_s"] for a in row.plan.get("assignments", ())
+            ),
+        )
+        for row in session.scalars(query.limit(limit))
+    ]

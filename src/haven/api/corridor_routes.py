@@ -33,7 +33,7 @@ from haven.corridors import (
     StatusIn,
 )
 from haven.db import Database
-from haven.evacuation_plan import EvacuationIn, EvacuationPlan
+from haven.evacuation_plan import MAX_ROWS, EvacuationIn, EvacuationPlan, PlanSummary
 from haven.facts import IsoDate, IsoDateTime
 from haven.settings import Settings
 
@@ -179,6 +179,20 @@ def _evacuation_routes(router: APIRouter) -> None:
         return await db.awrite(
             lambda s: evacuation_plan.plan(s, body, settings=settings, actor=actor)
         )
+
+    @router.get("/evacuation/plans")
+    def list_evacuation_plans(
+        *,
+        db: DB,
+        actor: CurrentActor,
+        exercise: Annotated[
+            bool | None, Query(description="true: exercise plans only; false: real ones only.")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_ROWS, description="At most this many.")] = 100,
+    ) -> list[PlanSummary]:
+        """Stored evacuation plans, newest first, each with its totals."""
+        with db.read() as session:
+            return evacuation_plan.list_plans(session, actor=actor, exercise=exercise, limit=limit)
 
     @router.get("/evacuation/plans/{plan_id:int}")
     def get_evacuation_plan(plan_id: PlanId, *, db: DB, actor: CurrentActor) -> EvacuationPlan:
