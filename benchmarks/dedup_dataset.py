@@ -46,6 +46,7 @@ from haven.dedup_score import (
     MODEL,
     SUGGEST_THRESHOLD,
     Model,
+    comparable,
     features,
     fit_logistic,
     link,
@@ -514,6 +515,7 @@ def incidents(
         len(part.chosen),
         (part.left, part.right),
         score=scores,
+        comparable=comparable(part.matrix),
         feed=part.feeds,
         threshold=threshold,
         margin=margin,
@@ -523,24 +525,30 @@ def incidents(
 def queued(part: Split, *, scores: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which reports are re-reports, and which of those reached their event's incident.
 
-    Reached: merged into it, or suggested with it (score at least ``SUGGEST_THRESHOLD``
-    against the report that opened it).
+    Reached: merged into the incident that holds its event's first report, or suggested
+    with it (that incident's score, as ``dedup_resolve.best_by_incident`` takes it over
+    the members it held when the re-report arrived, at least ``SUGGEST_THRESHOLD``).
     """
     events = part.events.tolist()
     first: dict[int, int] = {}
     for k, event in enumerate(events):
         first.setdefault(event, k)
-    pair_score = {
-        (int(a), int(b)): float(s)
-        for a, b, s in zip(part.left, part.right, scores, strict=True)
-        if events[a] == events[b]
-    }
+    fullness = comparable(part.matrix)
+    against: dict[int, list[tuple[int, int, float]]] = {}
+    for a, b, c, s in zip(
+        part.left.tolist(), part.right.tolist(), fullness.tolist(), scores.tolist(), strict=True
+    ):
+        later_one, earlier = max(a, b), min(a, b)
+        against.setdefault(later_one, []).append((earlier, c, s))
     later = np.array([first[event] != k for k, event in enumerate(events)], dtype=bool)
     hit = np.zeros(len(events), dtype=bool)
     for k in np.flatnonzero(later).tolist():
-        opener = first[events[k]]
-        score = pair_score.get((min(k, opener), max(k, opener)), 0.0)
-        hit[k] = bool(label[k] == opener or score >= SUGGEST_THRESHOLD)
+        incident = label[first[events[k]]]
+        if label[k] == incident:
+            hit[k] = True
+            continue
+        members = [(c, s) for m, c, s in against.get(k, []) if label[m] == incident]
+        hit[k] = bool(members) and max(members)[1] >= SUGGEST_THRESHOLD
     return later, hit
 
 
@@ -633,7 +641,13 @@ def cross_links(records: Sequence[tuple[str, DedupFacts]], *, country: str, mont
     )
     sources = [s for s, _ in chosen]
     scored = link(DedupRecords.from_facts([f for _, f in chosen]))
-    label = resolve(len(chosen), (scored.left, scored.right), score=scored.score, feed=sources)
+    label = resolve(
+        len(chosen),
+        (scored.left, scored.right),
+        score=scored.score,
+        comparable=comparable(scored.features),
+        feed=sources,
+    )
     feeds = np.array(sources)
     cross = feeds[scored.left] != feeds[scored.right]
     later = np.maximum(scored.left, scored.right)
@@ -812,16 +826,24 @@ def section(
             "",
             "**Decision** (`haven.dedup_resolve`, the same rule in the database and here). Reports",
             "arrive file by file (AWSD, SHCC, WHO SSA, then the partners' files). A report is",
-            "compared with the open incidents of its candidates, except incidents that already",
-            "hold a report of the same file (a publisher lists each event once). The best is",
+            "compared with every report of the open incidents of its candidates, except incidents",
+            "that already hold a report of the same file (a publisher lists each event once), and",
+            "an incident scores as its best report among those the pair can compare most fully",
+            "(narrative and place: `dedup_score.comparable`), so a member without a narrative",
+            "does not outvote one whose narrative disagrees. The best incident is",
             f"merged with automatically when its score is at least {MERGE_THRESHOLD} and at least",
             f"{MERGE_MARGIN} above every other candidate's: when two incidents fit about equally",
             f"well, nothing merges. Every candidate from {SUGGEST_THRESHOLD} up that was not",
             "merged goes to the verifiers' queue. Threshold and margin were chosen on the",
             "calibration split as the best F1 whose precision reaches "
             f"{MERGE_PRECISION} (grid: thresholds {', '.join(map(str, THRESHOLDS))};",
-            f"margins {', '.join(map(str, MARGINS))}). An incident keeps its first report's",
-            "facts, so merges do not chain. Automatic merging is still **off by default**",
+            f"margins {', '.join(map(str, MARGINS))}). Merges chain through members: an SHCC",
+            "row merged into an AWSD incident lets in a WHO SSA row that matches the SHCC row",
+            "but not the AWSD one. Chaining costs precision (more members, more chances of a",
+            "chance match), which the margin, chosen with chaining on, pays for in recall. This",
+            "set cannot reward a three-file incident: every real record is its own event here,",
+            "so linking two real records counts as a wrong merge (see the full import below).",
+            "Automatic merging is still **off by default**",
             "(`HAVEN_DEDUP_AUTO_MERGE=false`): with it off the same rule decides which candidates",
             "are shown first, and a verifier merges; see below for why.",
             "",
@@ -889,7 +911,7 @@ def section(
             f"point: {_pc(shcc.twinned)} of its held-out re-reports have a twin, and the rule's",
             f"recall there is {shcc.recall:.3f}. Over all held-out reports the ceiling F1 is",
             f"{every.ceiling_f1:.3f}, below the aim: a matcher that does not guess between twins",
-            "cannot reach 0.95 on this set. The rule sits at the edge of its precision bound:",
+            "cannot reach 0.95 on this set. The figures move with the noise:",
             f"{spread}.",
             "Automatic merging stays off by default because the WHO SSA stratum's held-out",
             f"precision is {who.precision:.3f} and nobody has yet checked real cross-file merges",

@@ -269,3 +269,20 @@ def test_without_auto_merge_a_sure_duplicate_waits_for_a_verifier(db: Database) 
     assert outcome.merge is None
     assert [(s.incident_id, s.candidate_id) for s in outcome.suggestions] == [(second, first)]
     assert _listed(db) == {first, second}
+
+
+def test_an_incident_is_found_through_a_later_report_nearer_in_time(db: Database) -> None:
+    first = _submit(db, _report(source={"name": "clinic A form", "kind": "form"}))
+    three_days_on = (AT + timedelta(days=3)).isoformat()
+    second = _submit(
+        db, _report(source={"name": "clinic B form", "kind": "form"}, occurred_at=three_days_on)
+    )
+    assert _consolidate(db, second).incident_id == first
+    # Six days after the first report, too far from it to be compared; near the second.
+    six_days_on = (AT + timedelta(days=6)).isoformat()
+    late = _submit(
+        db, _report(source={"name": "media monitoring", "kind": "media"}, occurred_at=six_days_on)
+    )
+    outcome = _consolidate(db, late)
+    assert outcome.merge is not None and outcome.incident_id == first
+    assert _listed(db) == {first}

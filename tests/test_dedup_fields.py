@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
 
 from haven import dedup, reports
 from haven.accounts import SYSTEM
@@ -14,6 +15,7 @@ from haven.db import Database
 from haven.dedup_candidates import DedupFacts, DedupRecords, candidate_pairs, detained_count
 from haven.dedup_score import FEATURES, MODEL, features, link, score_features, structured_only
 from haven.geo import LonLat
+from haven.models import ReportRow, SourceRow
 from haven.taxonomy import DatePrecision, GeoPrecision, SsaAttackType, SsaFacilityType
 from tests.test_dedup import _consolidate, _report, _submit
 
@@ -150,3 +152,75 @@ def test_the_database_matches_on_facility_type_and_detentions(db: Database) -> N
     assert scores[primary].score > below
     assert scores[primary].features["facility_same"] == 1.0
     assert scores[primary].features["detained"] == 1.0
+
+
+AID_WORKERS_SHOT = (
+    "Gunmen shot at an ambulance crew near the clinic in Khan Younis, killing a paramedic; "
+    "two colleagues were taken away."
+)
+CREW_FIRED_ON = (
+    "Gunmen opened fire on a paramedic crew near a primary health clinic in Khan Younis; one "
+    "paramedic killed, two injured, two health workers detained."
+)
+CREW_TOLL = {"health_workers": {"killed": 1, "injured": 2, "detained": 2}}
+
+
+def _sources(db: Database, incident_id: str) -> list[str]:
+    with db.read() as session:
+        return sorted(
+            session.scalars(
+                select(SourceRow.name)
+                .join(ReportRow, ReportRow.source_id == SourceRow.id)
+                .where(ReportRow.incident_id == incident_id)
+            )
+        )
+
+
+def test_a_structured_row_joins_an_incident_through_the_report_it_matches(db: Database) -> None:
+    placed = {"location": {"lon": 34.45, "lat": 31.5}, "geo_precision": 1}
+    awsd = _submit(
+        db,
+        _who_row(
+            source={"name": "AWSD", "kind": "dataset"},
+            occurred_at=AT.replace(hour=0).isoformat(),
+            date_precision="day",
+            **placed,
+            location_name="Khan Younis",
+            admin1="Gaza Strip",
+            narrative=AID_WORKERS_SHOT,
+            casualties={"aid_workers_national": {"killed": 1}},
+        ),
+    )
+    shcc = _submit(
+        db,
+        _who_row(
+            source={"name": "SHCC", "kind": "dataset"},
+            **placed,
+            location_name="Khan Younis",
+            admin1="Gaza Strip",
+            narrative=CREW_FIRED_ON,
+            resources=["HC Transport"],
+            facility_type="Primary",
+            casualties=CREW_TOLL,
+        ),
+    )
+    first = _consolidate(db, shcc).merge
+    assert first is not None and first.kept_incident_id == awsd
+    who = _submit(
+        db,
+        _who_row(
+            source={"name": "WHO SSA", "kind": "dataset"},
+            resources=["HC Transport"],
+            facility_type="Primary",
+            casualties=CREW_TOLL,
+        ),
+    )
+    joined = _consolidate(db, who)
+    assert joined.merge is not None and joined.incident_id == awsd
+    assert _sources(db, awsd) == ["AWSD", "SHCC", "WHO SSA"]
+    # Apart again, the WHO SSA row matches the SHCC report only: not the AWSD one that
+    # opened the incident, which alone would never have let it in.
+    for done in (joined.merge, first):
+        db.write(lambda s, done=done: dedup.undo_merge(s, done.id, actor=SYSTEM))
+    alone = db.write(lambda s: dedup.consolidate(s, who, actor=SYSTEM))
+    assert [s.candidate_id for s in alone.suggestions] == [shcc]

@@ -2,7 +2,9 @@
 
 ``consolidate`` looks for the incidents a freshly opened incident may describe
 (the pure core in ``dedup_candidates`` and ``dedup_score`` does the matching),
-merges automatically with the clear best candidate (``dedup_resolve.pick_merge``;
+compares it with every report those incidents hold (an incident scores as its
+best report, ``dedup_resolve.best_by_incident``), merges automatically with the
+clear best candidate (``dedup_resolve.pick_merge``;
 ``haven.merges``: recorded,
 audited, reversible with ``undo_merge``) and queues a suggestion for a verifier
 in the grey zone. Candidates are only incidents the actor may see
@@ -14,7 +16,7 @@ Narratives are decrypted for matching only; they are never logged or stored.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import numpy as np
@@ -31,8 +33,14 @@ from haven.dedup_candidates import (
     candidate_pairs,
     detained_count,
 )
-from haven.dedup_resolve import pick_merge
-from haven.dedup_score import FEATURES, SUGGEST_THRESHOLD, features, score_features
+from haven.dedup_resolve import best_by_incident, pick_merge
+from haven.dedup_score import (
+    FEATURES,
+    SUGGEST_THRESHOLD,
+    comparable,
+    features,
+    score_features,
+)
 from haven.errors import NotFound
 from haven.geo import LonLat
 from haven.merges import Merge, merge, merge_rows, undo_merge, visible_open_incident
@@ -45,7 +53,13 @@ from haven.models import (
     utcnow,
 )
 from haven.reports import ReportIn, ReportReceipt
-from haven.taxonomy import DatePrecision, GeoPrecision, SsaAttackType, SsaResource
+from haven.taxonomy import (
+    CasualtyOutcome,
+    DatePrecision,
+    GeoPrecision,
+    SsaAttackType,
+    SsaResource,
+)
 
 __all__ = [
     "DedupOutcome",
@@ -126,6 +140,36 @@ def _facts(
     )
 
 
+def _report_facts(session: Session, report: ReportRow, *, narrative: bool = True) -> DedupFacts:
+    """The facts one report gives (``reports.facts``); with ``narrative``, its decrypted
+    narrative (for matching only)."""
+    facts = report.facts
+    text = ""
+    if narrative and report.sensitive:
+        opened = privacy.decrypt(session, report.sensitive, bound_to=f"report:{report.id}")
+        text = str(opened.get("narrative") or "")
+    point = facts.get("location")
+    precision = facts.get("geo_precision")
+    casualties: dict[str, dict[str, int]] = facts.get("casualties") or {}
+    return DedupFacts(
+        occurred_at=datetime.fromisoformat(facts["occurred_at"]),
+        date_precision=DatePrecision(facts["date_precision"]),
+        location=LonLat(point["lon"], point["lat"]) if point else None,
+        geo_precision=GeoPrecision(precision) if precision else None,
+        country=facts["country"],
+        admin1=facts.get("admin1"),
+        attack_types=tuple(SsaAttackType(t) for t in facts.get("attack_types", [])),
+        resources=tuple(SsaResource(r) for r in facts.get("resources", [])),
+        killed=sum(int(v.get(CasualtyOutcome.KILLED, 0)) for v in casualties.values()),
+        injured=sum(int(v.get(CasualtyOutcome.INJURED, 0)) for v in casualties.values()),
+        name=facts.get("location_name") or "",
+        narrative=text,
+        exercise=report.is_exercise,
+        facility_type=facts.get("facility_type"),
+        detained=detained_count(casualties),
+    )
+
+
 def _types(session: Session, ids: list[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {i: [] for i in ids}
     for incident_id, attack_type in session.execute(
@@ -149,44 +193,63 @@ def _published_sources(session: Session, incident_id: str) -> list[int]:
     )
 
 
-def _candidates(session: Session, row: IncidentRow, *, actor: Actor) -> list[IncidentRow]:
-    """Open incidents of the same country and kind whose dates may be within the tolerance.
+def _candidates(
+    session: Session, row: IncidentRow, *, actor: Actor
+) -> list[tuple[ReportRow, IncidentRow]]:
+    """Reports whose dates may be within the tolerance, with their open incident of the same
+    country and kind.
 
-    Two rows of one published dataset are two events by the publisher's own
+    Found two ways: the reports of incidents whose own (first report's) date is near,
+    and the near reports of incidents holding several (a later member may be nearer than
+    the first). Two rows of one published dataset are two events by the publisher's own
     account, so incidents holding a report from the same dataset are left out.
     """
     slack = timedelta(days=TOLERANCE_DAYS + 1)
     until = row.occurred_at + _WIDEST[DatePrecision(row.date_precision)] + slack
+    earliest, longest = row.occurred_at - slack, row.occurred_at - _LOOK_BACK
     coarse = [DatePrecision.MONTH.value, DatePrecision.YEAR.value]
-    conditions = [
+    shared = [
         IncidentRow.id != row.id,
         IncidentRow.country == row.country,
         IncidentRow.is_exercise.is_(row.is_exercise),
         IncidentRow.merged_into.is_(None),
-        IncidentRow.occurred_at <= until,
+        policy.visible_incidents(session, actor),
+        ReportRow.occurred_at <= until,
         or_(
-            IncidentRow.occurred_at >= row.occurred_at - slack,
+            ReportRow.occurred_at >= earliest,
             and_(
-                IncidentRow.date_precision.in_(coarse),
-                IncidentRow.occurred_at >= row.occurred_at - _LOOK_BACK,
+                ReportRow.facts["date_precision"].as_string().in_(coarse),
+                ReportRow.occurred_at >= longest,
             ),
         ),
-        policy.visible_incidents(session, actor),
     ]
-    found = list(session.scalars(select(IncidentRow).where(*conditions)))
+    by_incident_date = and_(
+        IncidentRow.occurred_at <= until,
+        or_(
+            IncidentRow.occurred_at >= earliest,
+            and_(IncidentRow.date_precision.in_(coarse), IncidentRow.occurred_at >= longest),
+        ),
+    )
+    query = select(ReportRow, IncidentRow).join(
+        IncidentRow, ReportRow.incident_id == IncidentRow.id
+    )
+    found: dict[str, tuple[ReportRow, IncidentRow]] = {}
+    for condition in (by_incident_date, IncidentRow.report_count > 1):
+        for report, incident in session.execute(query.where(*shared, condition)):
+            found[report.id] = (report, incident)
     sources = set(_published_sources(session, row.id))
     if not sources or not found:
-        return found
+        return list(found.values())
     same_dataset = {
         incident_id
         for incident_id, source_id in session.execute(
             select(ReportRow.incident_id, ReportRow.source_id).where(
-                ReportRow.incident_id.in_([r.id for r in found])
+                ReportRow.incident_id.in_({i.id for _, i in found.values()})
             )
         )
         if source_id in sources
     }
-    return [r for r in found if r.id not in same_dataset]
+    return [(r, i) for r, i in found.values() if i.id not in same_dataset]
 
 
 def _suggest(
@@ -219,6 +282,9 @@ def consolidate(
 ) -> DedupOutcome:
     """Find the incidents ``incident_id`` may describe; suggest them to verifiers, or merge.
 
+    The new incident is compared with each report the candidates hold; a candidate scores
+    as its best report among those compared most fully (``dedup_resolve.best_by_incident``),
+    so it may be found through any of its reports, not only the one that opened it.
     With ``auto_merge``, the candidate ``dedup_resolve.pick_merge`` picks (at or above
     ``MERGE_THRESHOLD`` and ``MERGE_MARGIN`` clear of the others) is merged at once
     (the incident already there is kept: the new one's reports move into it). Without it
@@ -226,35 +292,41 @@ def consolidate(
     every candidate from ``SUGGEST_THRESHOLD`` up is queued for a verifier.
     """
     row = visible_open_incident(session, incident_id, actor=actor)
-    others = _candidates(session, row, actor=actor)
-    if not others:
+    members = _candidates(session, row, actor=actor)
+    if not members:
         return DedupOutcome(incident_id=row.id)
-    rows = [row, *others]
-    types = _types(session, [r.id for r in rows])
-    plain = [_facts(session, r, types=types[r.id], narrative=False) for r in rows]
+    types = _types(session, [row.id])[row.id]
+    plain = [_facts(session, row, types=types, narrative=False)]
+    plain += [_report_facts(session, r, narrative=False) for r, _ in members]
     i, j = candidate_pairs(DedupRecords.from_facts(plain))
-    keep = np.concatenate([[0], j[i == 0]])
-    if len(keep) == 1:
+    near = [members[int(k) - 1] for k in j[i == 0]]
+    if not near:
         return DedupOutcome(incident_id=row.id)
-    rows = [rows[int(k)] for k in keep]
-    records = DedupRecords.from_facts([_facts(session, r, types=types[r.id]) for r in rows])
-    j = np.arange(1, len(rows))
-    i = np.zeros(len(j), dtype=np.int64)
-    matrix = features(records, (i, j))
+    records = DedupRecords.from_facts(
+        [_facts(session, row, types=types), *(_report_facts(session, r) for r, _ in near)]
+    )
+    j = np.arange(1, len(near) + 1)
+    matrix = features(records, (np.zeros(len(j), dtype=np.int64), j))
     scores = score_features(matrix)
-    chosen = pick_merge(scores) if auto_merge else None
+    best = best_by_incident([inc.id for _, inc in near], scores, comparable=comparable(matrix))
+    ranked = sorted(best.values(), key=lambda k: -float(scores[k]))
+    chosen = pick_merge([float(scores[k]) for k in ranked]) if auto_merge else None
     if chosen is not None:
-        other, score = rows[int(j[chosen])], float(scores[chosen])
+        other, score = near[ranked[chosen]][1], float(scores[ranked[chosen]])
         done = merge_rows(session, other, gone=row, actor=actor, automatic=True, score=score)
         return DedupOutcome(incident_id=other.id, merge=done)
     outcome = DedupOutcome(incident_id=row.id)
-    for k in sorted(range(len(j)), key=lambda k: -float(scores[k])):
+    for k in ranked:
         if scores[k] >= SUGGEST_THRESHOLD:
             values = {name: round(float(v), 4) for name, v in zip(FEATURES, matrix[k], strict=True)}
-            other = rows[int(j[k])]
             outcome.suggestions.append(
                 _suggest(
-                    session, row, other=other, score=float(scores[k]), values=values, actor=actor
+                    session,
+                    row,
+                    other=near[k][1],
+                    score=float(scores[k]),
+                    values=values,
+                    actor=actor,
                 )
             )
     return outcome

@@ -1,26 +1,34 @@
 """Deduplication, step three: from scored pairs to incidents, as ``dedup.consolidate`` decides.
 
-A report that arrives is compared with the open incidents it may describe. An
-incident that already holds a report from the same published feed is not a
-candidate (a publisher lists each event once). Among the rest, the best-scoring
-incident is merged with automatically only when its score reaches
-``MERGE_THRESHOLD`` *and* no other candidate comes within ``MERGE_MARGIN`` of it:
-when two incidents fit about equally well, a verifier decides. ``pick_merge`` is
-that rule; ``dedup.consolidate`` applies it in the database and ``resolve``
-applies it to a whole labelled set in memory (``benchmarks/``), so that the
-figures in ``docs/methodology.md`` measure what the database does.
+A report that arrives is compared with every report of the open incidents it
+may describe, and an incident scores as its best-matching report among those
+it can be compared with most fully (``best_by_incident``): a WHO SSA row that
+fits an incident's SHCC report joins it even when it scores low against the AWSD
+report that opened it, but a report whose narrative contradicts the opener's is
+not let in by a member that has no narrative to contradict it. An incident
+that already holds a report from the same published feed is not a candidate (a
+publisher lists each event once). Among the rest, the best-scoring incident is
+merged with automatically only when its score reaches ``MERGE_THRESHOLD`` *and*
+no other candidate comes within ``MERGE_MARGIN`` of it: when two incidents fit
+about equally well, a verifier decides. ``pick_merge`` is that rule;
+``dedup.consolidate`` applies it in the database and ``resolve`` applies it to a
+whole labelled set in memory (``benchmarks/``), so that the figures in
+``docs/methodology.md`` measure what the database does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
 from haven.dedup_candidates import FloatArray, IntArray
 from haven.dedup_score import MERGE_MARGIN, MERGE_THRESHOLD
 
-__all__ = ["pick_merge", "resolve"]
+__all__ = ["best_by_incident", "pick_merge", "resolve"]
+
+K = TypeVar("K", bound=Hashable)
 
 
 def pick_merge(
@@ -34,16 +42,38 @@ def pick_merge(
     The best candidate wins when it reaches ``threshold`` and beats every other
     candidate by at least ``margin``.
     """
-    values = np.asarray(scores, dtype=np.float64)
-    if not len(values):
+    values = [float(v) for v in scores]
+    if not values:
         return None
-    best = int(np.argmax(values))
-    top = float(values[best])
+    top = max(values)
+    best = values.index(top)
     if top < threshold:
         return None
-    others = np.delete(values, best)
-    if len(others) and top - float(others.max()) < margin:
+    others = values[:best] + values[best + 1 :]
+    if others and top - max(others) < margin:
         return None
+    return best
+
+
+def best_by_incident(
+    incidents: Sequence[K],
+    scores: Sequence[float] | FloatArray,
+    *,
+    comparable: Sequence[int] | IntArray,
+) -> dict[K, int]:
+    """For each incident (in order of first appearance), the index of the report it scores by.
+
+    ``incidents[k]`` is the incident of the report scored ``scores[k]``, whose pair with
+    the new report can compare ``comparable[k]`` of narrative and place
+    (``dedup_score.comparable``). An incident scores as its best report among those
+    that compare the most: a member without a narrative does not outvote one whose
+    narrative disagrees. Ties keep the first report.
+    """
+    best: dict[K, int] = {}
+    for k, incident in enumerate(incidents):
+        seen = best.get(incident)
+        if seen is None or (comparable[k], scores[k]) > (comparable[seen], scores[seen]):
+            best[incident] = k
     return best
 
 
@@ -52,36 +82,45 @@ def resolve(
     pairs: tuple[IntArray, IntArray],
     *,
     score: FloatArray,
+    comparable: IntArray,
     feed: Sequence[str],
     threshold: float = MERGE_THRESHOLD,
     margin: float = MERGE_MARGIN,
 ) -> IntArray:
     """Incident label of each of ``n`` reports arriving in index order.
 
-    Each report either joins an incident opened by an earlier report (chosen by
-    ``pick_merge`` among the incidents without a report of its ``feed``) or opens
-    its own. An incident keeps its first report's facts, so merges do not chain.
+    Each report either joins an incident opened by an earlier report or opens its
+    own. The candidates are the incidents of the earlier reports it is paired
+    with, less those holding a report of its ``feed``; each scores as its best
+    report among those compared most fully (``best_by_incident``, ``comparable`` per
+    pair) and ``pick_merge`` chooses. Merges chain through
+    members: A, then B merged with A, then C like B but not A end in one incident.
     """
     left, right = np.minimum(*pairs), np.maximum(*pairs)
     order = np.argsort(right, kind="stable")
-    left, right, score = left[order], right[order], score[order]
-    starts = np.searchsorted(right, np.arange(n + 1))
-    label = np.arange(n)
+    earlier = left[order].tolist()
+    scores, fullness = score[order].tolist(), comparable[order].tolist()
+    starts = np.searchsorted(right[order], np.arange(n + 1)).tolist()
+    label = list(range(n))
     feeds: dict[int, set[str]] = {}
     for b in range(n):
-        lo, hi = int(starts[b]), int(starts[b + 1])
-        if lo == hi:
-            continue
         own = feed[b]
-        eligible = [
-            (int(a), float(s))
-            for a, s in zip(left[lo:hi].tolist(), score[lo:hi].tolist(), strict=True)
-            if label[a] == a and own not in feeds.get(a, {feed[a]})
-        ]
-        chosen = pick_merge([s for _, s in eligible], threshold=threshold, margin=margin)
+        member_of, member_score, member_fullness = [], [], []
+        for k in range(starts[b], starts[b + 1]):
+            incident = label[earlier[k]]
+            if own not in feeds.get(incident, (feed[incident],)):
+                member_of.append(incident)
+                member_score.append(scores[k])
+                member_fullness.append(fullness[k])
+        if not member_of:
+            continue
+        best = best_by_incident(member_of, member_score, comparable=member_fullness)
+        chosen = pick_merge(
+            [member_score[k] for k in best.values()], threshold=threshold, margin=margin
+        )
         if chosen is None:
             continue
-        incident = eligible[chosen][0]
+        incident = list(best)[chosen]
         label[b] = incident
         feeds.setdefault(incident, {feed[incident]}).add(own)
-    return label
+    return np.array(label, dtype=np.int64)

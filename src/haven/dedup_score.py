@@ -41,6 +41,7 @@ __all__ = [
     "Decision",
     "Model",
     "PairScores",
+    "comparable",
     "features",
     "fit_logistic",
     "link",
@@ -144,7 +145,7 @@ MERGE_THRESHOLD = 0.1
 """At or above, and ``MERGE_MARGIN`` clear of every other candidate: merge automatically."""
 SUGGEST_THRESHOLD = 0.05
 """At or above (when not merged): queue a suggestion for a verifier."""
-MERGE_MARGIN = 0.05
+MERGE_MARGIN = 0.1
 """An automatic merge also needs the best candidate this far above the next one
 (``haven.dedup_resolve.pick_merge``); otherwise every candidate is suggested."""
 
@@ -352,6 +353,13 @@ def structured_only(matrix: FloatArray) -> npt.NDArray[np.bool_]:
     result: npt.NDArray[np.bool_] = (matrix[:, NO_LOCATION] == 1.0) & (
         matrix[:, NO_NARRATIVE] == 1.0
     )
+    return result
+
+
+def comparable(matrix: FloatArray) -> IntArray:
+    """How much of each pair can be compared: 1 for the narrative plus 1 for the place (0-2)."""
+    both = (1.0 - matrix[:, NO_NARRATIVE]) + (1.0 - matrix[:, NO_LOCATION])
+    result: IntArray = both.astype(np.int64)
     return result
 
 
