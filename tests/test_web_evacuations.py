@@ -10,11 +10,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
-from haven import accounts, corridor_demo, sessions
-from haven.accounts import SYSTEM, Role
-from haven.app import create_app
+from haven import corridor_demo
+from haven.accounts import Role
 from haven.db import Database
 from haven.evacuation import URGENCY_WEIGHT, Service, Totals, UnplacedReason, Urgency
 from haven.evacuation_plan import (
@@ -23,35 +21,24 @@ from haven.evacuation_plan import (
     FacilityRef,
     UnplacedOut,
 )
-from haven.models import EvacuationPlanRow, utcnow
+from haven.models import utcnow
 from haven.settings import Settings
 from tests.support.browser import PASSWORD, LiveServer, live_server
+from tests.support.corridors import store_plan
 from tests.support.facilities import add_facility
+from tests.support.web import web_client
 
-FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1}
 Browser = Any  # playwright.sync_api.Browser (imported only when Chromium is there)
 
 
 @pytest.fixture
 def web(settings: Settings, db: Database) -> Iterator[TestClient]:
     """A client of the app (fast password hashing) with a reporter and an analyst."""
-    fast = settings.model_copy(update=FAST_ARGON2)
-    hasher = sessions.password_hasher(fast)
-
-    def add(session: Session) -> None:
-        for username, role in (("rita.reporter", Role.REPORTER), ("ana.analyst", Role.ANALYST)):
-            accounts.add_user(
-                session,
-                username,
-                role=role,
-                organisation="Exercise Clinic",
-                password=PASSWORD,
-                actor=SYSTEM,
-                hasher=hasher,
-            )
-
-    db.write(add)
-    with TestClient(create_app(fast, db=db), follow_redirects=False) as client:
+    people = [
+        ("rita.reporter", Role.REPORTER, "Exercise Clinic"),
+        ("ana.analyst", Role.ANALYST, "Exercise Clinic"),
+    ]
+    with web_client(settings, db, people=people) as client:
         yield client
 
 
@@ -67,24 +54,6 @@ def _totals(**changes: Any) -> Totals:
         "max_travel_s": None, "risk_exposure": None,
     }  # fmt: skip
     return Totals(**(values | changes))
-
-
-def _store(db: Database, plan: EvacuationPlan) -> int:
-    """Store ``plan`` as the planner stores one (no road network needed); its id."""
-
-    def add(session: Session) -> int:
-        row = EvacuationPlanRow(
-            name=plan.name, mode=plan.mode.value, request={}, plan={},
-            patients=plan.totals.patients, placed=plan.totals.placed,
-            unplaced=plan.totals.unplaced, network_sha256=plan.network_sha256,
-            is_exercise=plan.exercise, created_by=plan.created_by, created_at=plan.created_at,
-        )  # fmt: skip
-        session.add(row)
-        session.flush()
-        row.plan = plan.model_copy(update={"id": row.id}).model_dump(mode="json")
-        return int(row.id)
-
-    return db.write(add)
 
 
 def _plan(db: Database, *, name: str, exercise: bool) -> int:
@@ -120,7 +89,7 @@ def _plan(db: Database, *, name: str, exercise: bool) -> int:
         exercise=exercise, network_sha256="0" * 64, created_by="carla.coordinator",
         created_at=now,
     )  # fmt: skip
-    return _store(db, plan)
+    return store_plan(db, plan)
 
 
 def _map_data(html: str) -> dict[str, Any]:
@@ -184,7 +153,7 @@ def test_empty_states(web: TestClient, db: Database) -> None:
         at=utcnow(), urgency_weight={}, assignments=[], unplaced=[], totals=_totals(),
         exercise=True, network_sha256="0" * 64, created_by="system", created_at=utcnow(),
     )  # fmt: skip
-    empty = _store(db, nothing)
+    empty = store_plan(db, nothing)
     html = web.get(f"/evacuations/{empty}").text
     assert "This plan has no patients." in html
     assert 'id="evacuation-map"' not in html and "/static/evacuation.js" not in html

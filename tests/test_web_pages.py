@@ -13,48 +13,29 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from haven import accounts, facility_status, reports, sessions
+from haven import accounts, facility_status, reports
 from haven.accounts import SYSTEM, Role
-from haven.app import create_app
 from haven.db import Database
 from haven.models import AuditEventRow
 from haven.settings import Settings
 from haven.web import views
 from haven.web.i18n import LANGUAGES, Localiser, catalogue_path, negotiate
 from tests.support.facilities import add_facility
+from tests.support.web import PASSWORD, web_client
 
-PASSWORD = "exercise-password-42"
-FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1}
 TEMPLATES = "src/haven/web/templates"
 
 
 @pytest.fixture
 def web(settings: Settings, db: Database) -> Iterator[TestClient]:
     """A client of the app (fast password hashing) with users in two organisations."""
-    fast = settings.model_copy(update=FAST_ARGON2)
-    hasher = sessions.password_hasher(fast)
     people = [
         ("rita.reporter", Role.REPORTER, "Exercise Clinic"),
         ("ana.analyst", Role.ANALYST, "Exercise Clinic"),
         ("otto.other", Role.ANALYST, "Other Exercise Network"),
     ]
-
-    def add(session: Session) -> None:
-        for username, role, org in people:
-            accounts.add_user(
-                session,
-                username,
-                role=role,
-                organisation=org,
-                password=PASSWORD,
-                actor=SYSTEM,
-                hasher=hasher,
-            )
-
-    db.write(add)
-    with TestClient(create_app(fast, db=db), follow_redirects=False) as client:
+    with web_client(settings, db, people=people) as client:
         yield client
 
 

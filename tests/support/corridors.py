@@ -65,11 +65,18 @@ def stored_plan(db: Database) -> int:
         created_at=now,
     )  # fmt: skip
 
+    return store_plan(db, plan)
+
+
+def store_plan(db: Database, plan: EvacuationPlan) -> int:
+    """Store ``plan`` as the planner stores one (no road network needed); its id."""
+
     def add(session: Any) -> int:
         row = EvacuationPlanRow(
-            name=plan.name, mode="balanced", request={}, plan={}, patients=0, placed=0,
-            unplaced=0, network_sha256=plan.network_sha256, is_exercise=True,
-            created_by="system", created_at=now,
+            name=plan.name, mode=plan.mode.value, request={}, plan={},
+            patients=plan.totals.patients, placed=plan.totals.placed,
+            unplaced=plan.totals.unplaced, network_sha256=plan.network_sha256,
+            is_exercise=plan.exercise, created_by=plan.created_by, created_at=plan.created_at,
         )  # fmt: skip
         session.add(row)
         session.flush()
