@@ -323,9 +323,10 @@ def _suggested_pair(server: LiveServer) -> tuple[str, str]:
         location_name=None,
         admin1=None,
         location={"lon": 34.46, "lat": 31.505},
-        occurred_at=datetime(2024, 1, 16, 9, tzinfo=UTC).isoformat(),
+        occurred_at=datetime(2024, 1, 17, 9, tzinfo=UTC).isoformat(),
+        attack_types=["Unknown"],
         casualties={"health_workers": {"killed": 2}},
-    )
+    )  # two days on, the attack not known: a grey-zone score (about 0.07), not a merge
     second = server.db.write(lambda s: reports.submit(s, second_report, actor=SYSTEM)).incident_id
     outcome = server.db.write(lambda s: dedup.consolidate(s, second, actor=SYSTEM, auto_merge=True))
     assert outcome.merge is None and outcome.suggestions, outcome
