@@ -28,6 +28,7 @@ __all__ = [
     "CHROMIUM_ARGS",
     "PASSWORD",
     "LiveServer",
+    "add_test_user",
     "chromium_path",
     "launch_chromium",
     "live_server",
@@ -86,25 +87,34 @@ class LiveServer:
 
     def add_user(self, username: str, *, role: Role, organisation: str = "Exercise Clinic") -> str:
         """Add a user with the test password; returns the username."""
-        hasher = sessions.password_hasher(self.settings)
-        self.db.write(
-            lambda s: accounts.add_user(
-                s,
-                username,
-                role=role,
-                organisation=organisation,
-                password=PASSWORD,
-                actor=SYSTEM,
-                hasher=hasher,
-            )
+        return add_test_user(
+            self.db, self.settings, username=username, role=role, organisation=organisation
         )
-        return username
 
     def stop(self) -> None:
         """Stop the server and close the database."""
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.db.close()
+
+
+def add_test_user(
+    db: Database, settings: Settings, *, username: str, role: Role, organisation: str
+) -> str:
+    """Add a user who signs in with ``PASSWORD`` (hashed as ``settings`` say); the username."""
+    hasher = sessions.password_hasher(settings)
+    db.write(
+        lambda s: accounts.add_user(
+            s,
+            username,
+            role=role,
+            organisation=organisation,
+            password=PASSWORD,
+            actor=SYSTEM,
+            hasher=hasher,
+        )
+    )
+    return username
 
 
 def live_server(data_dir: Path, **overrides: object) -> LiveServer:

@@ -6,14 +6,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
-from haven import accounts, sessions
-from haven.accounts import SYSTEM, Role
+from haven.accounts import Role
 from haven.app import create_app
 from haven.db import Database
 from haven.settings import Settings
-from tests.support.browser import PASSWORD
+from tests.support.browser import PASSWORD, add_test_user
 
 __all__ = ["FAST_ARGON2", "PASSWORD", "web_client"]
 
@@ -27,20 +25,7 @@ def web_client(
     """A client (no redirects followed) of an app where ``people`` (username, role,
     organisation) can sign in with ``PASSWORD``."""
     fast = settings.model_copy(update=FAST_ARGON2)
-    hasher = sessions.password_hasher(fast)
-
-    def add(session: Session) -> None:
-        for username, role, organisation in people:
-            accounts.add_user(
-                session,
-                username,
-                role=role,
-                organisation=organisation,
-                password=PASSWORD,
-                actor=SYSTEM,
-                hasher=hasher,
-            )
-
-    db.write(add)
+    for username, role, organisation in people:
+        add_test_user(db, fast, username=username, role=role, organisation=organisation)
     with TestClient(create_app(fast, db=db), follow_redirects=False) as client:
         yield client
