@@ -11,6 +11,7 @@ and an audit event unless ``save`` is false.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -52,6 +53,7 @@ __all__ = [
     "get_plan",
     "list_plans",
     "plan",
+    "risk_weighted_total",
 ]
 
 MAX_ROWS = 500
@@ -431,6 +433,11 @@ def get_plan(session: Session, plan_id: int, *, actor: Actor) -> EvacuationPlan:
     return EvacuationPlan.model_validate(stored.plan)
 
 
+def risk_weighted_total(assignments: Iterable[AssignmentOut]) -> float:
+    """Sum over placed patients of their route's risk-weighted travel time (seconds)."""
+    return sum(a.count * a.risk_weighted_time_s for a in assignments)
+
+
 class PlanSummary(BaseModel):
     """A stored plan in a list: when, by whom, exercise or not, who was placed, at what cost."""
 
@@ -473,8 +480,8 @@ def list_plans(
             patients=row.patients,
             placed=row.placed,
             unplaced=row.unplaced,
-            risk_weighted_time_s=sum(
-                a["count"] * a["risk_weighted_time_s"] for a in row.plan.get("assignments", ())
+            risk_weighted_time_s=risk_weighted_total(
+                AssignmentOut.model_validate(a) for a in row.plan.get("assignments", ())
             ),
         )
         for row in session.scalars(query.limit(limit))

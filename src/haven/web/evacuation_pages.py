@@ -109,7 +109,7 @@ def _plan_context(session: Session, actor: Actor, *, plan_id: str) -> dict[str, 
         "origins": _origins(plan),
         "map_legs": legs,
         "straight_lines": any(not leg["road"] for leg in legs),
-        "risk_weighted_time_s": sum(a.count * a.risk_weighted_time_s for a in plan.assignments),
+        "risk_weighted_time_s": evacuation_plan.risk_weighted_total(plan.assignments),
     }
 
 
