@@ -361,3 +361,33 @@ def test_characters_no_database_can_store_get_an_answer_not_a_500(web: TestClien
     assert web.post("/api/login", content=nul, headers=json).status_code == 401
     surrogate = '{"username": "amal\\ud800", "password": "pass\\ud800word"}'
     assert web.post("/api/login", content=surrogate, headers=json).status_code == 422
+
+
+def test_a_login_prunes_old_attempts_and_ended_sessions(web: TestClient, db: Database) -> None:
+    login(web, password="wrong")
+    login(web)
+    cookie = web.cookies[sessions.SESSION_COOKIE]
+    with db.write_engine.begin() as connection:  # age every row by two days
+        connection.execute(text("UPDATE login_attempts SET at = :old"), {"old": "2000-01-01"})
+        connection.execute(text("UPDATE web_sessions SET expires_at = :old"), {"old": "2000-01-01"})
+    web.cookies.clear()
+    login(web)  # a new login, which prunes
+    with db.read() as session:
+        attempts = session.scalars(select(LoginAttemptRow.success)).all()
+        kept = session.scalars(select(WebSessionRow.id)).all()
+    assert attempts == [True]  # only the new attempt
+    new_cookie = web.cookies[sessions.SESSION_COOKIE]
+    assert kept == [hashlib.sha256(new_cookie.encode()).hexdigest()]
+    web.cookies.set(sessions.SESSION_COOKIE, cookie)
+    assert web.get("/api/me").status_code == 401
+    assert len(audit_rows(db, "login.success")) == 2  # the audit log keeps both logins
+
+
+def test_a_login_keeps_recent_attempts_and_sessions(web: TestClient, db: Database) -> None:
+    login(web, password="wrong")
+    login(web)
+    web.cookies.clear()
+    login(web)
+    with db.read() as session:
+        assert len(session.scalars(select(LoginAttemptRow)).all()) == 3
+        assert len(session.scalars(select(WebSessionRow)).all()) == 2

@@ -17,7 +17,9 @@ for a password hash:
    no password is ever logged.
 
 A locked account answers exactly like a wrong password, and still costs one
-verification.
+verification. Each login also deletes what no longer counts (``_prune``): attempts
+older than the throttling window and sessions that ended, each a day after it
+stopped mattering; the audit log keeps every login and logout.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from haven import audit
@@ -63,6 +65,9 @@ ANONYMOUS = Actor(label="anonymous", role=Role.REPORTER, scopes=frozenset())
 """Who a failed login is recorded as: an actor that may do nothing."""
 
 WRONG = "wrong username or password"
+
+KEEP_ENDED = timedelta(days=1)
+"""How long a login attempt outside the window, or an ended session, is kept before pruning."""
 
 
 class LoginIn(BaseModel):
@@ -174,8 +179,9 @@ def _refuse_if_throttled(session: Session, address: str, *, settings: Settings) 
 
 
 def _begin(session: Session, username: str, *, address: str, settings: Settings) -> _Attempt:
-    """Refuse a throttled address, else book the attempt (as a failure until it succeeds)."""
+    """Refuse a throttled address, else prune and book the attempt (a failure until it succeeds)."""
     _refuse_if_throttled(session, address, settings=settings)
+    _prune(session, now=utcnow(), settings=settings)
     row = LoginAttemptRow(at=utcnow(), username=username, address=address, success=False)
     session.add(row)
     session.flush()
@@ -191,6 +197,22 @@ def _begin(session: Session, username: str, *, address: str, settings: Settings)
         address=address,
         user_id=user.id if user is not None else None,
         password_hash=user.password_hash if usable and user is not None else None,
+    )
+
+
+def _prune(session: Session, *, now: datetime, settings: Settings) -> None:
+    """Delete login attempts and sessions that no longer count, ``KEEP_ENDED`` after they stopped.
+
+    An attempt stops counting when it leaves the throttling window; a session when
+    it expires or is revoked. A pruned session's cookie is refused like any unknown one.
+    """
+    window = timedelta(seconds=settings.login_window_seconds)
+    session.execute(delete(LoginAttemptRow).where(LoginAttemptRow.at < now - window - KEEP_ENDED))
+    ended = now - KEEP_ENDED
+    session.execute(
+        delete(WebSessionRow).where(
+            or_(WebSessionRow.expires_at < ended, WebSessionRow.revoked_at < ended)
+        )
     )
 
 
