@@ -1,14 +1,25 @@
-"""The automatic-merge rule: the clear best candidate only, never two reports of one file."""
+"""The automatic-merge rule: the clear best candidate only, never two reports of one file.
+
+Also the rules tried instead of it (``benchmarks/dedup_rules.py``, not adopted): they are
+replayed through ``resolve(choose=...)``, so their figures rest on the same code path.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from haven.db import Database
 from haven.dedup_resolve import best_by_incident, pick_merge, resolve
-from haven.dedup_score import MERGE_MARGIN, MERGE_THRESHOLD
+from haven.dedup_score import FEATURES, MERGE_MARGIN, MERGE_THRESHOLD
 from tests.test_dedup import _consolidate, _listed, _report, _submit
 
 
@@ -90,3 +101,79 @@ def test_the_database_suggests_both_when_two_incidents_fit_equally(db: Database)
     assert outcome.merge is None
     assert {s.candidate_id for s in outcome.suggestions} >= {first, twin}
     assert _listed(db) == {first, twin, late}
+
+
+def test_resolve_replays_another_rule_with_the_pairs_each_candidate_scores_by() -> None:
+    # Report 3 meets incident 0 through reports 0 and 1 (pairs 2 and 3) and report 2
+    # (pair 4). Incident 0 scores by its better report, 1 (pair 3).
+    pairs = (np.array([0, 0, 0, 1, 2]), np.array([1, 2, 3, 3, 3]))
+    score = np.array([0.9, 0.0, 0.2, 0.6, 0.55])
+    seen: list[tuple[list[float], list[int]]] = []
+
+    def choose(scores: list[float], by: list[int]) -> int | None:
+        seen.append((scores, by))
+        return scores.index(max(scores)) if max(scores) >= 0.5 else None
+
+    feed = ["awsd", "shcc", "who", "partner"]
+    label = resolve(
+        4, pairs, score=score, comparable=np.zeros(5, np.int64), feed=feed, choose=choose
+    )
+    assert seen == [([0.9], [0]), ([0.0], [1]), ([0.6, 0.55], [3, 4])]
+    assert label.tolist() == [0, 0, 2, 0]
+    # The margin rule in use refuses report 3 (0.6 is not MERGE_MARGIN above 0.55).
+    default = resolve(4, pairs, score=score, comparable=np.zeros(5, np.int64), feed=feed)
+    assert default.tolist() == [0, 0, 2, 3]
+
+
+@pytest.fixture(scope="module")
+def tried() -> ModuleType:
+    """``benchmarks/dedup_rules.py``, the rules tried instead of ``pick_merge``."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "dedup_rules.py"
+    spec = importlib.util.spec_from_file_location("dedup_rules", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["dedup_rules"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_posterior_takes_a_close_pair_the_margin_refuses_but_never_an_exact_tie(
+    tried: ModuleType,
+) -> None:
+    pick = tried.posterior_rule(none_odds=0.5, threshold=0.2, tie=0.0)
+    # Odds 1.5 and 11/9: the best is 1.5 / (0.5 + 1.5 + 11/9) = 0.466 likely the one.
+    assert pick_merge([0.6, 0.55]) is None
+    assert pick([0.6, 0.55]) == 0
+    # One candidate at 0.2: odds 0.25, posterior 0.25 / 0.75 = 0.33; at 0.1: 0.111 / 0.611 = 0.18.
+    assert pick([0.2]) == 0
+    assert pick([0.1]) is None
+    # Twenty-one candidates at 0.3 beside a best at 0.6: 1.5 / (0.5 + 1.5 + 21 * 3/7) = 0.14.
+    assert pick([0.3] * 10 + [0.6] + [0.3] * 11) is None
+    assert pick([0.9, 0.9]) is None
+    assert tried.posterior_rule(none_odds=0.5, threshold=0.2, tie=None)([0.9, 0.9]) == 0
+
+
+def test_the_second_stage_reads_the_list_and_merges_above_its_threshold(
+    tried: ModuleType,
+) -> None:
+    found = tried.choice_features([0.2, 0.5], structured=False, fullness=2)
+    expected = [0.0, math.log(0.25), math.log(2), math.log(0.25 + 1e-3), 0.3, 0.0, 1.0]
+    assert found == pytest.approx([*expected, 0.0, 0.0, 0.0, 0.0, 0.0])
+    flagged = tried.choice_features([0.5], structured=True, fullness=0)
+    assert flagged[5:7] == [1.0, 0.0] and flagged[7:] == pytest.approx(flagged[:5])
+    # Only the lead counts here: confidence = 1 / (1 + exp(-(10 * gap - 2))).
+    weights = np.zeros(len(tried.CHOICE_FEATURES))
+    weights[tried.CHOICE_FEATURES.index("gap")] = 10.0
+    stage = tried.SecondStage(weights=weights, bias=-2.0)
+    part = tried.Split(
+        chosen=[],
+        matrix=np.zeros((2, len(FEATURES))),
+        labels=np.zeros(2),
+        left=np.zeros(2, np.int64),
+        right=np.ones(2, np.int64),
+    )
+    choose = tried.second_stage_rule(part, stage, threshold=0.6, tie=0.0)
+    # Lead 0.3: confidence 1 / (1 + e^-1) = 0.73, merged; lead 0.2: exactly 0.5, refused.
+    assert choose([0.2, 0.5], [0, 1]) == 1
+    assert choose([0.3, 0.5], [0, 1]) is None
+    assert choose([0.5, 0.5], [0, 1]) is None

@@ -18,17 +18,21 @@ whole labelled set in memory (``benchmarks/``), so that the figures in
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Hashable, Sequence
+from typing import TypeAlias, TypeVar
 
 import numpy as np
 
 from haven.dedup_candidates import FloatArray, IntArray
 from haven.dedup_score import MERGE_MARGIN, MERGE_THRESHOLD
 
-__all__ = ["best_by_incident", "pick_merge", "resolve"]
+__all__ = ["Choose", "best_by_incident", "pick_merge", "resolve"]
 
 K = TypeVar("K", bound=Hashable)
+Choose: TypeAlias = Callable[[list[float], list[int]], int | None]
+"""Another merge rule for ``resolve`` to replay: given each candidate incident's score and
+the index (into ``pairs``) of the pair it scores by, the index of the candidate to merge
+with, or None."""
 
 
 def pick_merge(
@@ -86,6 +90,7 @@ def resolve(
     feed: Sequence[str],
     threshold: float = MERGE_THRESHOLD,
     margin: float = MERGE_MARGIN,
+    choose: Choose | None = None,
 ) -> IntArray:
     """Incident label of each of ``n`` reports arriving in index order.
 
@@ -95,28 +100,34 @@ def resolve(
     report among those compared most fully (``best_by_incident``, ``comparable`` per
     pair) and ``pick_merge`` chooses. Merges chain through
     members: A, then B merged with A, then C like B but not A end in one incident.
+    ``choose``, when given, decides instead of ``pick_merge`` (``benchmarks/`` measure
+    other rules through it; the database uses ``pick_merge``).
     """
     left, right = np.minimum(*pairs), np.maximum(*pairs)
     order = np.argsort(right, kind="stable")
-    earlier = left[order].tolist()
+    earlier, pair_of = left[order].tolist(), order.tolist()
     scores, fullness = score[order].tolist(), comparable[order].tolist()
     starts = np.searchsorted(right[order], np.arange(n + 1)).tolist()
     label = list(range(n))
     feeds: dict[int, set[str]] = {}
     for b in range(n):
         own = feed[b]
-        member_of, member_score, member_fullness = [], [], []
+        member_of, member_score, member_fullness, member_pair = [], [], [], []
         for k in range(starts[b], starts[b + 1]):
             incident = label[earlier[k]]
             if own not in feeds.get(incident, (feed[incident],)):
                 member_of.append(incident)
                 member_score.append(scores[k])
                 member_fullness.append(fullness[k])
+                member_pair.append(pair_of[k])
         if not member_of:
             continue
         best = best_by_incident(member_of, member_score, comparable=member_fullness)
-        chosen = pick_merge(
-            [member_score[k] for k in best.values()], threshold=threshold, margin=margin
+        candidates = [member_score[k] for k in best.values()]
+        chosen = (
+            pick_merge(candidates, threshold=threshold, margin=margin)
+            if choose is None
+            else choose(candidates, [member_pair[k] for k in best.values()])
         )
         if chosen is None:
             continue
