@@ -89,6 +89,40 @@ def test_baselines_on_a_constructed_unit() -> None:
         baseline(panel, "oracle", half_life=1.0)
 
 
+def test_expected_count_follows_a_unit_beyond_the_training_range() -> None:
+    start = date(2020, 1, 1)
+    events = [
+        Event(unit="XYZ", country="XYZ", month=forecast.shift_month(start, t), stream=Stream.HEALTH)
+        for t in range(11)
+        for _ in range(2**t)  # the count doubles every month: 1, 2, 4, … 1024
+    ]
+    panel = build_panel(
+        events, kind=UnitKind.COUNTRY, start=start, end=forecast.shift_month(start, 10)
+    )
+    table = features(panel, half_life=3.0)
+    rows, counts = forecast.training_rows(table, panel, before=10)
+    _, mean = forecast.fit(rows, counts).predict(table[:, 10, :])
+    assert counts.max() == 512
+    # a tree alone answers at most about the largest count it was trained on; the exposure
+    # lets the forecast follow the unit's own level
+    assert 512 * 1.3 < mean[0] < 1024 * 2
+
+
+def test_probability_blends_the_logistic_glm_and_the_boosted_classifier() -> None:
+    panel = _panel(_random_events(2, months=24))
+    table = features(panel, half_life=3.0)
+    rows, counts = forecast.training_rows(table, panel, before=20)
+    model = forecast.fit(rows, counts)
+    test = table[:, 20:, :].reshape(-1, table.shape[2])
+    probability, _ = model.predict(test)
+    linear = model.glm.predict_proba(test)[:, 1]
+    boosted = model.classifier.predict_proba(test)[:, 1]
+    assert not np.allclose(linear, boosted)
+    weight = forecast.GLM_WEIGHT
+    assert 0 < weight < 1
+    assert np.allclose(probability, weight * linear + (1 - weight) * boosted)
+
+
 def test_panel_counts_streams_and_finds_neighbours() -> None:
     ring = sorted(h3.grid_ring(CENTRE, 1))
     far = sorted(h3.grid_ring(CENTRE, 2))[0]

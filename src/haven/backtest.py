@@ -34,6 +34,8 @@ from pydantic import BaseModel, Field
 
 from haven.errors import ConfigurationError, InvalidInput
 from haven.forecast import (
+    EXPOSURE_FLOOR,
+    GLM_WEIGHT,
     METHODS,
     FloatArray,
     Panel,
@@ -483,9 +485,16 @@ only to the country (WHO SSA and other country-level rows) in the cell's country
 last month and decayed; the number of registered facilities in the unit (today's
 registry, not a history).
 
-**Model.** scikit-learn's histogram gradient boosting: a classifier for "at
-least one attack" and a Poisson regressor for the count, refitted every
-{refit} months of the rolling backtest on every earlier unit-month.
+**Model.** The probability of at least one attack is {glm_weight:g} × a logistic
+regression (a GLM on the standardised logarithms of the features) + {boost_weight:g} ×
+scikit-learn's histogram gradient-boosted classifier. The expected count comes from a
+gradient-boosted Poisson regressor of the *rate per unit of exposure*, the exposure
+being the unit's decayed count + {exposure_floor:g}: the count is rate × exposure, so it
+follows a unit whose level rises above anything in training (trees alone cannot
+answer more than the largest count they were trained on). The weight and the
+exposure were chosen on validation months before the test months (see "What was
+tried" below). All three are refitted every {refit} months of the rolling backtest
+on every earlier unit-month.
 
 **Baselines.** *All-zero* (nothing happens; most unit-months are empty);
 *conflictology* (each unit's share of earlier months with an attack, and its
@@ -571,6 +580,9 @@ def write_docs(path: Path, *, results: Sequence[tuple[BacktestResult, Panel]]) -
         command=command + f" {path.as_posix()}",
         half_life=first.half_life,
         refit=first.refit_every,
+        glm_weight=GLM_WEIGHT,
+        boost_weight=round(1 - GLM_WEIGHT, 6),
+        exposure_floor=EXPOSURE_FLOOR,
         results="\n".join(blocks),
     )
     write_methodology(path, body=body)

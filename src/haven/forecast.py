@@ -12,9 +12,12 @@ conflict events (ACLED-style imports). ``features`` turns the panel into one
 row per unit and month built **only from earlier months**: lags, 12-month sums,
 exponentially decayed counts, months since the last event, the same over the
 cell's H3 neighbours (k-ring 1) and over the rest of its country, and the number
-of registered facilities in the unit. The model (``fit``) is scikit-learn's
-histogram gradient boosting: a classifier for "at least one attack" and a
-Poisson regressor for the expected count. ``baseline`` gives the honest
+of registered facilities in the unit. The model (``fit``): the probability of
+"at least one attack" blends a logistic GLM on the logged features with
+scikit-learn's histogram gradient-boosted classifier (``GLM_WEIGHT``); the
+expected count is a gradient-boosted Poisson regressor's rate per unit of
+``exposure`` (the unit's decayed count), so it can rise above the counts seen in
+training. ``baseline`` gives the honest
 references (all-zero, conflictology, decayed history, last value).
 
 ``forecast_units`` is the service: it builds the panel from the incidents the
@@ -52,7 +55,9 @@ from haven.models import FacilityRow, IncidentRow, ReportRow, SourceRow
 from haven.taxonomy import DatePrecision
 
 __all__ = [
+    "EXPOSURE_FLOOR",
     "FEATURES",
+    "GLM_WEIGHT",
     "H3_RESOLUTION",
     "METHODS",
     "Event",
@@ -62,6 +67,7 @@ __all__ = [
     "UnitKind",
     "baseline",
     "build_panel",
+    "exposure",
     "features",
     "fit",
     "health_months",
@@ -396,24 +402,71 @@ def _sklearn() -> Any:
     return ensemble
 
 
+GLM_WEIGHT = 0.7
+"""Share of the logistic GLM in the probability; the rest is the boosted classifier's.
+
+Chosen on the validation months 2018-01..2019-12, before the test months
+(docs/methodology.md, "Third attempt").
+"""
+
+
+def _log_features(rows: FloatArray) -> FloatArray:
+    return np.log1p(np.maximum(rows, 0.0))
+
+
+def _glm(rows: FloatArray, occurred: IntArray, *, weight: FloatArray) -> Any:
+    """A logistic regression on the standardised logs of the features (counts are skewed)."""
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 - optional extra
+    from sklearn.pipeline import make_pipeline  # noqa: PLC0415
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler  # noqa: PLC0415
+
+    glm = make_pipeline(
+        FunctionTransformer(_log_features), StandardScaler(), LogisticRegression(max_iter=2000)
+    )
+    glm.fit(rows, occurred, logisticregression__sample_weight=weight)
+    return glm
+
+
 @dataclass
 class Model:
-    """The fitted pair: occurrence classifier and Poisson count regressor."""
+    """The fitted models: occurrence (boosted classifier + logistic GLM) and count regressor."""
 
     classifier: Any
     regressor: Any
     constant: float | None = None
     """Set when training saw only one class: that probability is answered everywhere."""
+    glm: Any = None
 
     def predict(self, rows: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Probability of ≥1 attack and expected count for feature ``rows`` (n × features)."""
+        """Probability of ≥1 attack and expected count for feature ``rows`` (n × features).
+
+        The probability is ``GLM_WEIGHT`` × the GLM's + the rest × the boosted
+        classifier's; the count is the regressor's rate × the rows' ``exposure``.
+        """
         if len(rows) == 0:
             return np.zeros(0), np.zeros(0)
-        mean = np.asarray(self.regressor.predict(rows), dtype=np.float64)
+        rate = np.asarray(self.regressor.predict(rows), dtype=np.float64)
+        mean = rate * exposure(rows)
         if self.constant is not None:
             return np.full(len(rows), self.constant), mean
         proba = np.asarray(self.classifier.predict_proba(rows)[:, 1], dtype=np.float64)
-        return proba, mean
+        linear = np.asarray(self.glm.predict_proba(rows)[:, 1], dtype=np.float64)
+        return GLM_WEIGHT * linear + (1 - GLM_WEIGHT) * proba, mean
+
+
+EXPOSURE_FLOOR = 0.5
+"""Added to a unit's decayed count to make its exposure, so a unit with no history has one."""
+
+
+def exposure(rows: FloatArray) -> FloatArray:
+    """Each row's exposure: the unit's exponentially decayed count plus ``EXPOSURE_FLOOR``.
+
+    The count regressor learns the rate per unit of exposure and the expected
+    count is rate × exposure, so a unit whose level rises beyond anything in
+    training is forecast at its own new level (trees alone cannot predict a
+    count above the largest they were trained on).
+    """
+    return rows[:, FEATURES.index("decayed")] + EXPOSURE_FLOOR
 
 
 MAX_QUIET_ROWS = 40_000
@@ -462,13 +515,15 @@ def fit(rows: FloatArray, counts: FloatArray, *, seed: int = 0) -> Model:
         "random_state": seed,
     }
     regressor = ensemble.HistGradientBoostingRegressor(loss="poisson", **settings)
-    regressor.fit(rows, counts, sample_weight=weight)
+    scale = exposure(rows)  # Poisson with offset log(scale): fit count / scale, weighted by scale
+    regressor.fit(rows, counts / scale, sample_weight=weight * scale)
     occurred = (counts > 0).astype(np.int64)
     if occurred.min() == occurred.max():
         return Model(classifier=None, regressor=regressor, constant=float(occurred[0]))
     classifier = ensemble.HistGradientBoostingClassifier(**settings)
     classifier.fit(rows, occurred, sample_weight=weight)
-    return Model(classifier=classifier, regressor=regressor)
+    glm = _glm(rows, occurred, weight=weight)
+    return Model(classifier=classifier, regressor=regressor, glm=glm)
 
 
 def training_rows(
