@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from haven import facility_risk, facility_status, notifications, parties, reports
-from haven.accounts import SYSTEM
+from haven.accounts import SYSTEM, Actor, Role
 from haven.db import Database
+from haven.errors import NotFound
 from haven.models import AuditEventRow, FacilityRiskAlertRow, OutboxRow
 from haven.settings import Settings
 from tests.conftest import make_token
@@ -156,3 +157,23 @@ def test_facility_risk_api_shows_the_parts(
     )
     parts = {p["name"]: p["value"] for p in drill.json()["parts"]}
     assert drill.json()["exercise"] and parts["recent_incidents"] == 0.0  # real data kept out
+
+
+def test_an_actor_limited_to_countries_sees_only_their_facilities_risk(
+    db: Database, settings: Settings
+) -> None:
+    site, _ = _scene(db, settings)  # both clinics are in PSE
+    elsewhere = Actor("fictional-focal-point", Role.ANALYST, countries=frozenset({"YEM"}))
+    local = Actor("fictional-gaza-analyst", Role.ANALYST, countries=frozenset({"PSE"}))
+    with db.read() as session:
+        assert facility_risk.list_risks(session, settings, actor=elsewhere, as_of=AS_OF) == []
+        with pytest.raises(NotFound):
+            facility_risk.facility_risk(
+                session, site, actor=elsewhere, settings=settings, as_of=AS_OF
+            )
+        seen = facility_risk.list_risks(session, settings, actor=local, as_of=AS_OF)
+        assert site in {r.facility_id for r in seen}
+        one = facility_risk.facility_risk(
+            session, site, actor=local, settings=settings, as_of=AS_OF
+        )
+        assert one.facility_id == site

@@ -284,12 +284,21 @@ def _end_of(day: date | None) -> datetime:
     return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
-def _facilities(session: Session, *, exercise: bool, country: str | None) -> list[FacilityRow]:
+def _facilities(
+    session: Session, *, actor: Actor, exercise: bool, country: str | None
+) -> list[FacilityRow]:
+    """The facilities to score: real ones (and exercise ones with ``exercise``) the actor may see.
+
+    An actor limited to countries (need-to-know) sees only facilities in them, as in
+    the registry (``facilities.list_facilities``).
+    """
     query = select(FacilityRow).order_by(FacilityRow.id)
     if not exercise:
         query = query.where(FacilityRow.is_exercise.is_(False))
     if country:
         query = query.where(FacilityRow.country == country)
+    if actor.countries:
+        query = query.where(FacilityRow.country.in_(sorted(actor.countries)))
     return list(session.scalars(query))
 
 
@@ -311,7 +320,7 @@ def list_risks(
     moment = _end_of(as_of)
     month = _month_after(moment)
     forecasts = _forecasts(session, settings, actor=actor, month=month, exercise=exercise)
-    rows = _facilities(session, exercise=exercise, country=country)
+    rows = _facilities(session, actor=actor, exercise=exercise, country=country)
     statuses = latest_statuses(session, [r.id for r in rows])
     context = _Context(month=month, as_of=moment, forecasts=forecasts, exercise=exercise)
     risks = [
@@ -340,7 +349,8 @@ def facility_risk(
     """One facility's risk for the month after ``as_of``, with its parts."""
     require(actor, Permission.READ_INCIDENTS)
     row = session.get(FacilityRow, facility_id)
-    if row is None or (row.is_exercise and not exercise):
+    hidden = row is not None and bool(actor.countries) and row.country not in actor.countries
+    if row is None or (row.is_exercise and not exercise) or hidden:
         raise NotFound(f"no facility {facility_id}", fields={"facility_id": "unknown"})
     moment = _end_of(as_of)
     month = _month_after(moment)
