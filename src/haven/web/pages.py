@@ -33,6 +33,7 @@ from haven.db import Database
 from haven.errors import HavenError, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from haven.incidents import Incident
 from haven.sessions import WebSession
+from haven.settings import Settings
 from haven.web import dashboard, views
 from haven.web.i18n import LANG_COOKIE, LANGUAGES, negotiate
 from haven.web.render import render
@@ -156,10 +157,16 @@ def _queue_context(session: Session, actor: Actor) -> dict[str, Any]:
     return {"queue": queue, "pairs": pairs}
 
 
-def _facility_context(session: Session, actor: Actor, *, facility_id: int) -> dict[str, Any]:
+def _facility_context(
+    session: Session, actor: Actor, *, facility_id: int, settings: Settings
+) -> dict[str, Any]:
+    facility = facilities.get(session, facility_id, actor=actor)
     return {
-        "facility": facilities.get(session, facility_id, actor=actor),
+        "facility": facility,
         "statuses": facility_status.history(session, facility_id, actor=actor, limit=50),
+        "risk": views.facility_risk_view(
+            session, facility_id, actor=actor, settings=settings, exercise=facility.exercise
+        ),
     }
 
 
@@ -244,7 +251,9 @@ def build_page_router() -> APIRouter:
             request,
             db,
             template="facility.html",
-            load=lambda s, a: _facility_context(s, a, facility_id=facility_id),
+            load=lambda s, a: _facility_context(
+                s, a, facility_id=facility_id, settings=request.app.state.settings
+            ),
             twin=f"/api/facilities/{facility_id}",
         )
 

@@ -1,4 +1,4 @@
-"""What the pages show: code-list labels, and an incident's reports read with the viewer's Actor.
+"""What the pages show: code-list labels, and what the viewer may see of incidents and facilities.
 
 Every read takes the viewer's ``Actor`` and goes through the same need-to-know
 rule as the API (``haven.policy``), so a page never shows what its JSON twin
@@ -8,16 +8,20 @@ would not.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from haven import policy
+from haven import facility_risk, policy
 from haven.accounts import Actor, Permission, require
+from haven.errors import NotFound, PermissionDenied
 from haven.facilities import FacilityKind
+from haven.facility_risk import FacilityRisk
 from haven.facility_status import FacilityStatus
 from haven.models import ReportRow, SourceRow
+from haven.settings import Settings
 from haven.sms import ATTACK_TYPE_CODES
 from haven.taxonomy import Certainty, SsaAttackType, SsaFacilityType, SsaResource
 from haven.taxonomy.verification import IncidentState, SourceType
@@ -33,6 +37,8 @@ __all__ = [
     "SOURCE_TYPE_LABELS",
     "STATE_LABELS",
     "ReportLine",
+    "RiskView",
+    "facility_risk_view",
     "reports_of_incident",
 ]
 
@@ -120,6 +126,36 @@ FACILITY_KIND_LABELS: dict[FacilityKind, str] = {
     FacilityKind.AMBULANCE_BASE: "Ambulance base",
     FacilityKind.OTHER: "Other",
 }
+
+
+class RiskView(BaseModel):
+    """A facility's risk as its page shows it: the score, or a note saying why there is none."""
+
+    risk: FacilityRisk | None
+    note: Literal["not_allowed", "no_forecast"] | None = None
+    """Why the score (``not_allowed``: the viewer may not see it) or its forecast part
+    (``no_forecast``: no attack on health care the viewer may see is recorded) is missing."""
+
+
+def facility_risk_view(
+    session: Session, facility_id: int, *, actor: Actor, settings: Settings, exercise: bool
+) -> RiskView:
+    """The facility's risk next month for ``actor`` (``haven.facility_risk.facility_risk``).
+
+    A viewer who may not see it gets a note instead of an error; so does a
+    facility whose area has no forecast yet (its score is kept, forecast part 0).
+    ``exercise`` must be the facility's own label: exercise facilities are scored
+    from exercise incidents only, real ones from real incidents only.
+    """
+    try:
+        risk = facility_risk.facility_risk(
+            session, facility_id, actor=actor, settings=settings, exercise=exercise
+        )
+    except (PermissionDenied, NotFound):
+        return RiskView(risk=None, note="not_allowed")
+    forecast = next(p for p in risk.parts if p.name == "forecast")
+    method = forecast.detail.get("method")
+    return RiskView(risk=risk, note="no_forecast" if method in {None, "none"} else None)
 
 
 class ReportLine(BaseModel):

@@ -1,6 +1,6 @@
 // The dashboard map: clustered incidents coloured by attack type (paler when less certain),
-// facilities coloured by status, and a slider that shows incidents up to a month; corridors,
-// road closures and a route tool (GET /api/route) below it.
+// facilities coloured by status, and a slider that shows incidents up to a month; hotspots,
+// next month's forecast, corridors, road closures and a route tool (GET /api/route) below it.
 const data = JSON.parse(document.getElementById("map-data").textContent);
 const box = document.getElementById("map");
 const slider = document.getElementById("slider");
@@ -111,6 +111,96 @@ function addRoutingLayers(L, map, layers) {
   });
 }
 
+// Next month's early warning (GET /api/forecast/units), fetched only when switched on: H3 cells
+// coloured by the chance of at least one attack on health care, on ColorBrewer's YlOrRd scale
+// (sequential, colour-blind safe), with a legend naming the month and the method served. Like
+// the hotspots, real incidents only (the API never mixes in exercise data). With an Until date
+// the forecast is for that date's month, made from what was recorded before it; the country
+// filter picks the cells shown. Texts from the server are set as text only.
+const FORECAST = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"];
+const FORECAST_BREAKS = [0.05, 0.15, 0.3, 0.5];
+const forecastClass = (probability) => FORECAST_BREAKS.filter((b) => probability >= b).length;
+
+function paragraphs(...texts) {
+  const div = document.createElement("div");
+  for (const text of texts) div.append(Object.assign(document.createElement("p"), { textContent: text }));
+  return div;
+}
+
+function addForecastLayer(L, map, layers) {
+  const say = JSON.parse(document.getElementById("forecast-words").textContent);
+  const lang = document.documentElement.lang;
+  const percent = new Intl.NumberFormat(lang, { style: "percent", maximumFractionDigits: 1 });
+  const number = new Intl.NumberFormat(lang, { maximumFractionDigits: 2 });
+  const longMonth = new Intl.DateTimeFormat(lang, { year: "numeric", month: "long", timeZone: "UTC" });
+  const country = document.getElementById("f-country").value;
+  const until = document.getElementById("f-until").value;
+  const methodName = (method) => say.methods[method] || method;
+  let about = null; // the answer's "forecast" member: month, method, method_reason...
+  map.createPane("forecast"); // under the incidents and facilities (app.css), so they stay clickable
+  const cells = L.geoJSON(null, {
+    pane: "forecast",
+    filter: (f) => Boolean(f.geometry) && (!country || f.properties.country === country),
+    style: (f) => ({
+      className: "forecast-cell", color: "#4d4d4d", weight: 1, fillOpacity: 0.65,
+      fillColor: FORECAST[forecastClass(f.properties.probability)],
+    }),
+    onEachFeature: (f, layer) => layer.bindPopup(() => paragraphs(
+      say.probability.replace("{probability}", percent.format(f.properties.probability)),
+      say.expected.replace("{count}", number.format(f.properties.expected_count)),
+      say.recent.replace("{count}", number.format(f.properties.last_12_months)),
+      say.method.replace("{method}", methodName(about.method)),
+      say.why.replace("{reason}", about.method_reason),
+    )),
+  });
+  const panel = Object.assign(document.createElement("div"), { className: "forecast-legend" });
+  panel.setAttribute("role", "status");
+  const legend = L.control({ position: "bottomright" });
+  legend.onAdd = () => panel;
+  const showLegend = () => {
+    const month = longMonth.format(new Date(`${about.month}T00:00:00Z`));
+    const title = say.title.replace("{month}", month);
+    if (!about.method || about.method === "none") {
+      panel.replaceChildren(paragraphs(title, say.unavailable.replace("{reason}", about.method_reason)));
+      panel.dataset.state = "empty";
+      return;
+    }
+    const list = document.createElement("ul");
+    FORECAST.forEach((_colour, i) => {
+      const low = FORECAST_BREAKS[i - 1];
+      const high = FORECAST_BREAKS[i];
+      const range = low === undefined ? `< ${percent.format(high)}`
+        : high === undefined ? `≥ ${percent.format(low)}`
+          : `${percent.format(low)}–${percent.format(high)}`;
+      const item = document.createElement("li");
+      item.append(Object.assign(document.createElement("span"), { className: `swatch fc-${i}` }), range);
+      list.append(item);
+    });
+    panel.replaceChildren(paragraphs(title), list, paragraphs(say.method.replace("{method}", methodName(about.method)), say.realOnly));
+    panel.dataset.state = "drawn";
+  };
+  lazy(map, cells, async () => {
+    const params = new URLSearchParams({ unit: "h3" });
+    if (until) params.set("month", until.slice(0, 7));
+    panel.replaceChildren(paragraphs("…"));
+    delete panel.dataset.state;
+    let answer;
+    try {
+      answer = await getJSON(`/api/forecast/units?${params}`);
+    } catch (error) { // e.g. not allowed, or no history before that month: the map carries on
+      panel.replaceChildren(paragraphs(say.unavailable.replace("{reason}", error.message)));
+      panel.dataset.state = "error";
+      throw error;
+    }
+    about = answer.forecast;
+    cells.addData(answer);
+    showLegend();
+  });
+  map.on("overlayadd", (event) => { if (event.layer === cells) legend.addTo(map); });
+  map.on("overlayremove", (event) => { if (event.layer === cells) legend.remove(); });
+  layers.addOverlay(cells, say.layer);
+}
+
 tool.addEventListener("submit", async (event) => {
   event.preventDefault();
   const params = new URLSearchParams(new FormData(tool));
@@ -181,6 +271,7 @@ if (!window.L) {
     else hotspotsLoaded = false; // e.g. a filter too wide for the analysis: try again later
   });
   const layers = L.control.layers(null, { Incidents: cluster, Facilities: sites, "Hotspots (Gi*)": hotspots }).addTo(map);
+  addForecastLayer(L, map, layers);
   addRoutingLayers(L, map, layers);
   const points = [...data.incidents, ...data.facilities].map((p) => [p.lat, p.lon]);
   if (points.length) map.fitBounds(points, { maxZoom: 13, padding: [20, 20] });
