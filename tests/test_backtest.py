@@ -143,3 +143,31 @@ def test_backtest_on_a_slice_of_real_who_ssa_data(
     assert "<!-- forecast:begin" in written and "| overall | model |" in written
     assert (docs.parent / "img" / "forecast-calibration-country.png").stat().st_size > 1000
     assert (docs.parent / "img" / "trend-countries.png").stat().st_size > 1000
+
+
+def test_admin1_backtest_on_a_slice_of_real_shcc_data(
+    *, datasets: Path, sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    path = dataset_slice("shcc", datasets, tmp_path=tmp_path, rows=1500)
+    db = open_database(sqlite_settings)
+    try:
+        run_import(db, "shcc", path, actor=SYSTEM)
+        with db.read() as session:
+            panel, unplaced = forecast.load_panel(session, actor=SYSTEM, kind=UnitKind.ADMIN1)
+    finally:
+        db.close()
+    assert unplaced > 0  # "No Information" rows: known to the country only
+    assert panel.country_only.sum() > 0
+    assert all(":" in u and "information" not in u for u in panel.units)
+    assert panel.neighbours.nnz == 0
+    assert panel.start == date(2023, 4, 1)  # the newest rows of the file
+    outcome = CliRunner().invoke(
+        cli,
+        [
+            "--data-dir", str(sqlite_settings.data_dir), "forecast", "backtest",
+            "--unit", "admin1", "--slice", "small", "--since", "2023-10", "--refit-every", "6",
+        ],
+    )  # fmt: skip
+    assert outcome.exit_code == 0, outcome.output
+    assert "## admin1 area × month" in outcome.output and "2023-10 to 2023-12" in outcome.output
+    assert "| overall | model |" in outcome.output

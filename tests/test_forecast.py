@@ -23,15 +23,18 @@ CENTRE = h3.latlng_to_cell(31.40, 34.40, forecast.H3_RESOLUTION)
 """A resolution-4 cell over the Gaza Strip; its ring gives real neighbouring cells."""
 
 
-def _cells() -> list[str]:
-    return [CENTRE, *sorted(h3.grid_ring(CENTRE, 1)), *sorted(h3.grid_ring(CENTRE, 2))[:4]]
+def _cells(kind: UnitKind = UnitKind.H3) -> list[str]:
+    cells = [CENTRE, *sorted(h3.grid_ring(CENTRE, 1)), *sorted(h3.grid_ring(CENTRE, 2))[:4]]
+    if kind is UnitKind.ADMIN1:  # areas with no boundary data: names only
+        return [f"PSE:area {i}" for i in range(len(cells))]
+    return cells
 
 
-def _random_events(seed: int, *, months: int) -> list[Event]:
+def _random_events(seed: int, *, months: int, kind: UnitKind = UnitKind.H3) -> list[Event]:
     rng = np.random.default_rng(seed)
     start = date(2020, 1, 1)
     events = []
-    for unit in _cells():
+    for unit in _cells(kind):
         for t in range(months):
             for stream in Stream:
                 for _ in range(int(rng.poisson(0.6))):
@@ -40,17 +43,20 @@ def _random_events(seed: int, *, months: int) -> list[Event]:
     return events
 
 
-def _panel(events: list[Event], *, months: int = 24) -> forecast.Panel:
+def _panel(
+    events: list[Event], *, months: int = 24, kind: UnitKind = UnitKind.H3
+) -> forecast.Panel:
     start = date(2020, 1, 1)
     return build_panel(
-        events, kind=UnitKind.H3, start=start, end=forecast.shift_month(start, months - 1),
-        facilities={CENTRE: 3},
+        events, kind=kind, start=start, end=forecast.shift_month(start, months - 1),
+        facilities={_cells(kind)[0]: 3},
     )  # fmt: skip
 
 
-def test_features_use_only_months_before_the_one_they_describe() -> None:
-    events = _random_events(1, months=24)
-    panel = _panel(events)
+@pytest.mark.parametrize("kind", [UnitKind.H3, UnitKind.ADMIN1])
+def test_features_use_only_months_before_the_one_they_describe(kind: UnitKind) -> None:
+    events = _random_events(1, months=24, kind=kind)
+    panel = _panel(events, kind=kind)
     table = features(panel, half_life=3.0)
     assert table.shape == (len(panel.units), 24, len(forecast.FEATURES))
     for cut in (1, 7, 15, 22):
@@ -63,7 +69,7 @@ def test_features_use_only_months_before_the_one_they_describe() -> None:
             for s in Stream
             for _ in range(t % 3 + 2)
         ]
-        other = features(_panel(changed), half_life=3.0)
+        other = features(_panel(changed, kind=kind), half_life=3.0)
         assert np.array_equal(other[:, : cut + 1, :], table[:, : cut + 1, :])
         assert not np.array_equal(other[:, cut + 1 :, :], table[:, cut + 1 :, :])
 
@@ -193,9 +199,41 @@ def _history(
         for t in range(months):
             if t % 2 == 0:
                 when = datetime(2022 + t // 12, t % 12 + 1, 10, tzinfo=UTC)
-                reports.submit(session, _report(when, tlp=tlp), actor=actor)
+                report = _report(when, tlp=tlp, admin1="Gaza Strip")
+                reports.submit(session, report, actor=actor)
 
     db.write(add)
+
+
+def test_admin1_panel_merges_spellings_and_keeps_placeholders_as_country_context(
+    db: Database,
+) -> None:
+    kyiv = {"country": "UKR", "location": {"lon": 30.52, "lat": 50.45}}
+    rows = [
+        (datetime(2022, 3, 5, tzinfo=UTC), "Kyiv Oblast"),
+        (datetime(2022, 3, 9, tzinfo=UTC), "Kiev"),  # the alias table: the same oblast
+        (datetime(2022, 4, 2, tzinfo=UTC), "Kharkiv Oblast"),
+        (datetime(2022, 4, 7, tzinfo=UTC), "No Information"),  # a placeholder: country only
+        (datetime(2022, 4, 8, tzinfo=UTC), None),  # no admin area at all: country only
+    ]
+
+    def add(session: Any) -> None:
+        for when, area in rows:
+            reports.submit(session, _report(when, admin1=area, **kyiv), actor=SYSTEM)
+
+    db.write(add)
+    with db.read() as session:
+        panel, unplaced = forecast.load_panel(session, actor=SYSTEM, kind=UnitKind.ADMIN1)
+    assert panel.units == ("UKR:kharkiv", "UKR:kyiv")
+    assert panel.countries == ("UKR", "UKR")
+    assert panel.start == date(2022, 3, 1) and panel.months == 2
+    assert panel.health.tolist() == [[0, 1], [2, 0]]
+    assert panel.country_only.tolist() == [[0, 2], [0, 2]]  # context for every area of UKR
+    assert unplaced == 2
+    assert panel.neighbours.nnz == 0 and panel.second_ring.nnz == 0  # no boundary data
+    table = features(panel, half_life=3.0)
+    assert not table[:, :, forecast.FEATURES.index("ring_decayed")].any()
+    assert table[0, 1, forecast.FEATURES.index("country_decayed")] == 2  # Kyiv's March
 
 
 def test_forecast_follows_need_to_know_and_keeps_exercise_apart(
@@ -260,6 +298,13 @@ def test_forecast_api_answers_geojson(client: TestClient, db: Database) -> None:
     ring = feature["geometry"]["coordinates"][0]
     assert ring[0] == ring[-1] and 34 < ring[0][0] < 35  # [lon, lat]
     assert body["forecast"]["unit_kind"] == "h3"
+    areas = client.get(
+        "/api/forecast/units", params={"unit": "admin1"},
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()  # fmt: skip
+    assert [f["id"] for f in areas["features"]] == ["PSE:gaza strip"]
+    assert areas["features"][0]["geometry"] is None  # no boundary data for admin areas
+    assert areas["forecast"]["unit_kind"] == "admin1"
     bad = client.get(
         "/api/forecast/units", params={"month": "2024-13"},
         headers={"Authorization": f"Bearer {token}"},

@@ -441,7 +441,11 @@ def trend_plot(panel: Panel, path: Path, *, countries: Sequence[str], title: str
 
 def label_for(kind: UnitKind, countries: Sequence[str]) -> str:
     """A short name for a backtest: the unit and the countries (all if none)."""
-    unit = "country × month" if kind is UnitKind.COUNTRY else "H3 res-4 cell × month"
+    unit = {
+        UnitKind.COUNTRY: "country × month",
+        UnitKind.ADMIN1: "admin1 area × month",
+        UnitKind.H3: "H3 res-4 cell × month",
+    }[kind]
     return f"{unit}, {', '.join(countries) if countries else 'all countries'}"
 
 
@@ -466,9 +470,19 @@ support **H3 resolution-4 cells** (about 1,770 km², some 45 km across) × month
 not finer: a finer grid would claim a precision the data does not have.
 Incidents whose location is coarser than the cell (country-only rows, WHO SSA)
 are not counted in any cell (they feed a country-wide feature instead);
-incidents dated only to a year are left out of both. The units are those with
-at least one recorded event of any kind (attack on health care, aid-worker
-incident, conflict event) in the period. Facility-level
+incidents dated only to a year are left out of all panels. SHCC also names the
+first-level admin area (province, governorate, state, oblast) of every row with a
+place, and AWSD and KIKA of most rows: that name matches the district or province
+precision of most SHCC points, so the **admin1 area × month** is the third unit
+(`haven.admin_areas` turns the names into one key per area: spellings, accents,
+words such as Oblast or Governorate, and aliases such as Kiev for Kyiv).
+Placeholders (SHCC's "No Information" for country-precision rows and "Palestinian
+Territories", AWSD's "Sudan" as a province of Sudan) and WHO SSA rows are not
+counted in any area; they feed the same country-wide feature as in the H3 panel.
+Haven holds no admin boundaries, so admin areas have no neighbours (the
+neighbour features are zero); the rest of the country still counts. The units
+are those with at least one recorded event of any kind (attack on health care,
+aid-worker incident, conflict event) in the period. Facility-level
 forecasts are not made from these data: only the exercise scenario has points
 precise enough; a facility's risk score (below) uses its cell's forecast.
 
@@ -477,11 +491,12 @@ changing month *t* or later changes nothing): the unit's counts one, two and
 three months before; its 12-month sum; its mean and share of months with an
 attack so far; exponentially decayed counts and shares (half-life
 {half_life:g} months); months since its last attack; the same decayed counts over
-its neighbouring cells (k-ring 1 and ring 2) and over the rest of its country;
+its neighbouring cells (k-ring 1 and ring 2; none for countries and admin areas)
+and over the rest of its country;
 the number of attacks everywhere last month; aid-worker incidents (AWSD, KIKA)
 last month and decayed, in the unit and its neighbours; conflict events (ACLED
 imports, when present) last month and decayed; attacks on health care known
-only to the country (WHO SSA and other country-level rows) in the cell's country,
+only to the country (WHO SSA and other country-level rows) in the unit's country,
 last month and decayed; the number of registered facilities in the unit (today's
 registry, not a history).
 
@@ -536,13 +551,15 @@ the last month every health-care source still covers. A month with no record
 is counted as a month with no attack. The unit set comes from the whole period
 (units first seen late are empty before). The country panel has few units, so
 each per-country row scores one unit (one series of months) and is noisy. WHO
-SSA enters the H3 panel only as country-wide context, never as a cell's count.
+SSA enters the H3 and admin1 panels only as country-wide context, never as a
+unit's count. One model, with the same features and settings, serves all three
+panels: nothing was tuned for the admin1 panel.
 None of this is a prediction about a particular facility or person.
 """
 
 
 def _result_block(result: BacktestResult) -> str:
-    name = "forecast-calibration-" + ("country" if result.unit_kind is UnitKind.COUNTRY else "h3")
+    name = f"forecast-calibration-{result.unit_kind.value}"
     return (
         f"### {result.label}: {result.first_test:%Y-%m} to {result.last_test:%Y-%m}\n\n"
         f"{result.units:,} units; model refitted every {result.refit_every} months.\n\n"
@@ -560,7 +577,7 @@ def write_docs(path: Path, *, results: Sequence[tuple[BacktestResult, Panel]]) -
     written: list[Path] = []
     blocks = []
     for result, panel in results:
-        kind = "country" if result.unit_kind is UnitKind.COUNTRY else "h3"
+        kind = result.unit_kind.value
         written.append(reliability_plot(result, images / f"forecast-calibration-{kind}.png"))
         blocks.append(_result_block(result))
         if result.unit_kind is UnitKind.COUNTRY:

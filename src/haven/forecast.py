@@ -1,10 +1,12 @@
 """Early warning: per unit and month, the probability of an attack on health care and its count.
 
 A **unit** is a place the data can honestly resolve (``UnitKind``): a country
-(WHO SSA publishes nothing finer) or an H3 resolution-4 cell (~1,770 km²; SHCC
-points are mostly at 25 km or district precision, so finer cells would invent
-precision). Incidents whose location is coarser than the unit are left out of
-that unit's counts; incidents dated only to the year are left out of months.
+(WHO SSA publishes nothing finer), a first-level admin area (the admin1 name
+the sources give, normalised by ``haven.admin_areas``) or an H3 resolution-4
+cell (~1,770 km²; SHCC points are mostly at 25 km or district precision, so
+finer cells would invent precision). Incidents whose location is coarser than
+the unit are left out of that unit's counts; incidents dated only to the year
+are left out of months.
 
 The history becomes a **panel**: for every unit and month, the count of attacks
 on health care (the target), of aid-worker incidents (AWSD, KIKA) and of
@@ -46,6 +48,7 @@ from sqlalchemy.orm import Session
 
 from haven import policy
 from haven.accounts import Actor
+from haven.admin_areas import admin1_unit
 from haven.errors import ConfigurationError, InvalidInput
 from haven.geo import LonLat, h3_cell
 from haven.importers.acled import AcledImporter
@@ -124,6 +127,8 @@ class UnitKind(StrEnum):
     """What a forecast unit is."""
 
     COUNTRY = "country"
+    ADMIN1 = "admin1"
+    """A first-level admin area, ``"ISO3:key"`` (see ``haven.admin_areas``); no neighbours."""
     H3 = "h3"
 
 
@@ -134,7 +139,8 @@ class Stream(StrEnum):
     AID = "aid"
     CONFLICT = "conflict"
     COUNTRY_ONLY = "country_only"
-    """An attack on health care placed only in its country (e.g. WHO SSA) in an H3 panel."""
+    """An attack on health care placed only in its country (e.g. WHO SSA) in an H3 or admin1
+    panel."""
 
 
 AID_SOURCES = frozenset({AwsdImporter.source_name, KikaImporter.source_name})
@@ -182,10 +188,11 @@ class Panel:
     aid: FloatArray
     conflict: FloatArray
     country_only: FloatArray
-    """Per unit: attacks in its country that no unit could hold (H3 panels; zero otherwise)."""
+    """Per unit: attacks in its country that no unit could hold (H3 and admin1 panels)."""
     facilities: FloatArray
     neighbours: Any = field(repr=False)
-    """Sparse unit × unit matrix: 1 where two H3 units touch (k-ring 1); empty for countries."""
+    """Sparse unit × unit matrix: 1 where two H3 units touch (k-ring 1); empty for countries
+    and admin areas (no boundary data)."""
     second_ring: Any = field(repr=False)
     """Sparse unit × unit matrix: 1 where two H3 units are two cells apart (ring 2)."""
 
@@ -559,6 +566,17 @@ def _streams(session: Session, ids: Sequence[str]) -> dict[str, set[Stream]]:
     return found
 
 
+def _incident_unit(
+    kind: UnitKind, *, country: str, admin1: str | None, cell: str | None
+) -> str | None:
+    """The unit an incident is counted in (None: its location is coarser than the unit)."""
+    if kind is UnitKind.COUNTRY:
+        return country
+    if kind is UnitKind.ADMIN1:
+        return admin1_unit(country, admin1)
+    return cell
+
+
 def _events(
     session: Session, *, actor: Actor, kind: UnitKind, exercise: bool
 ) -> tuple[list[Event], int]:
@@ -570,6 +588,7 @@ def _events(
             IncidentRow.date_precision,
             IncidentRow.country,
             IncidentRow.h3_r4,
+            IncidentRow.admin1,
         ).where(
             policy.visible_incidents(session, actor),
             IncidentRow.merged_into.is_(None),
@@ -581,7 +600,7 @@ def _events(
     events: list[Event] = []
     unplaced = 0
     for row in rows:
-        unit = row.country if kind is UnitKind.COUNTRY else row.h3_r4
+        unit = _incident_unit(kind, country=row.country, admin1=row.admin1, cell=row.h3_r4)
         if unit is None or row.date_precision == DatePrecision.YEAR.value:
             unplaced += 1
         month = date(row.occurred_at.year, row.occurred_at.month, 1)
@@ -589,7 +608,7 @@ def _events(
         if row.date_precision == DatePrecision.YEAR.value:
             continue
         if unit is None:
-            if Stream.HEALTH in kinds:  # known to the country only: context for its cells
+            if Stream.HEALTH in kinds:  # known to the country only: context for its units
                 events.append(
                     Event(unit=row.country, country=row.country, month=month,
                           stream=Stream.COUNTRY_ONLY)
@@ -603,17 +622,15 @@ def _events(
 def _facility_counts(session: Session, *, kind: UnitKind, exercise: bool) -> dict[str, int]:
     counts: dict[str, int] = {}
     rows = session.execute(
-        select(FacilityRow.country, FacilityRow.lon, FacilityRow.lat).where(
+        select(FacilityRow.country, FacilityRow.admin1, FacilityRow.lon, FacilityRow.lat).where(
             FacilityRow.is_exercise.is_(exercise)
         )
     )
-    for country, lon, lat in rows:
-        unit = (
-            country
-            if kind is UnitKind.COUNTRY
-            else h3_cell(LonLat(lon, lat), resolution=H3_RESOLUTION)
-        )
-        counts[unit] = counts.get(unit, 0) + 1
+    for country, admin1, lon, lat in rows:
+        cell = h3_cell(LonLat(lon, lat), resolution=H3_RESOLUTION) if kind is UnitKind.H3 else None
+        unit = _incident_unit(kind, country=country, admin1=admin1, cell=cell)
+        if unit is not None:
+            counts[unit] = counts.get(unit, 0) + 1
     return counts
 
 
@@ -677,6 +694,8 @@ def _placed(kind: UnitKind) -> Any:
     ]
     if kind is UnitKind.H3:
         base.append(IncidentRow.h3_r4.is_not(None))
+    if kind is UnitKind.ADMIN1:  # a placeholder name counts here; close enough for coverage
+        base.append(IncidentRow.admin1.is_not(None))
     return base
 
 

@@ -37,7 +37,10 @@ __all__ = ["UnitForecast", "UnitForecasts", "forecast_units"]
 class UnitForecast(BaseModel):
     """One unit's forecast for one month."""
 
-    unit: str = Field(description="ISO3 country code, or H3 cell id (resolution 4).")
+    unit: str = Field(
+        description="ISO3 country code, admin area ('ISO3:name', see haven.admin_areas), "
+        "or H3 cell id (resolution 4)."
+    )
     country: str
     probability: float = Field(description="Probability of at least one attack on health care.")
     expected_count: float = Field(description="Expected number of attacks on health care.")

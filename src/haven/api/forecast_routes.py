@@ -50,7 +50,10 @@ def _cell_polygon(cell: str) -> dict[str, Any]:
 
 
 def geojson(result: UnitForecasts) -> dict[str, Any]:
-    """The forecasts as a GeoJSON FeatureCollection ([lon, lat]); countries have no geometry."""
+    """The forecasts as a GeoJSON FeatureCollection ([lon, lat]).
+
+    Countries and admin areas have no geometry (Haven holds no boundaries).
+    """
     meta = result.model_dump(mode="json", exclude={"forecasts"})
     features = [
         {
@@ -87,9 +90,9 @@ def build_forecast_router() -> APIRouter:
         db: DB,
         actor: CurrentActor,
         settings: AppSettings,
-        unit: Annotated[UnitKind, Query(description="country, or h3 (resolution 4).")] = (
-            UnitKind.H3
-        ),
+        unit: Annotated[
+            UnitKind, Query(description="country, admin1 (first-level admin area), or h3 (res. 4).")
+        ] = UnitKind.H3,
         month: Month = None,
         exercise: Exercise = False,
     ) -> dict[str, Any]:

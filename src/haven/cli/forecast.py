@@ -108,7 +108,7 @@ def _panel(
 @forecast_group.command("backtest")
 @click.option(
     "--unit", "units", type=_UNIT, multiple=True,
-    help="Unit kind; repeat for both (default: country and h3).",
+    help="Unit kind; repeat for more (default: country, h3 and admin1).",
 )  # fmt: skip
 @click.option("--country", "countries", multiple=True, help="ISO3 code; repeat for more.")
 @click.option("--since", default=None, help="First test month, YYYY-MM (default: 4 years back).")
@@ -148,7 +148,7 @@ def forecast_backtest(
     """
     settings = _settings(ctx)
     results = []
-    chosen = [UnitKind(u) for u in units] or [UnitKind.COUNTRY, UnitKind.H3]
+    chosen = [UnitKind(u) for u in units] or [UnitKind.COUNTRY, UnitKind.H3, UnitKind.ADMIN1]
     for kind in chosen:
         end = _month(until, name="until") or _default_until(ctx, kind=kind)
         wanted = _countries(countries)
