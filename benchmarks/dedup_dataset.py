@@ -38,7 +38,7 @@ from haven.dedup_candidates import (
     DedupRecords,
     candidate_pairs,
 )
-from haven.dedup_resolve import resolve
+from haven.dedup_resolve import Choose, resolve
 from haven.dedup_score import (
     FEATURES,
     MERGE_MARGIN,
@@ -509,8 +509,12 @@ def incidents(
     *,
     threshold: float = MERGE_THRESHOLD,
     margin: float = MERGE_MARGIN,
+    choose: Choose | None = None,
 ) -> np.ndarray:
-    """The incident each report ends in, as the database would decide (``dedup_resolve``)."""
+    """The incident each report ends in, as the database would decide (``dedup_resolve``).
+
+    ``choose`` replays another merge rule through the same code (``benchmarks/dedup_rules.py``).
+    """
     return resolve(
         len(part.chosen),
         (part.left, part.right),
@@ -519,6 +523,7 @@ def incidents(
         feed=part.feeds,
         threshold=threshold,
         margin=margin,
+        choose=choose,
     )
 
 

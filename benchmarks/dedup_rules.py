@@ -43,11 +43,12 @@ from dedup_dataset import (
     Split,
     build,
     cluster_metrics,
+    incidents,
     real_records,
     split,
     strata,
 )
-from haven.dedup_resolve import Choose, resolve
+from haven.dedup_resolve import Choose
 from haven.dedup_score import comparable, fit_logistic, score_features, structured_only
 
 Pick = Callable[[Sequence[float]], int | None]
@@ -176,14 +177,7 @@ def fit_second_stage(part: Split, scores: np.ndarray) -> SecondStage:
 
 def replay(part: Split, scores: np.ndarray, *, choose: Choose) -> np.ndarray:
     """The incidents ``dedup_resolve.resolve`` makes of ``part`` with ``choose`` as the rule."""
-    return resolve(
-        len(part.chosen),
-        (part.left, part.right),
-        score=scores,
-        comparable=comparable(part.matrix),
-        feed=part.feeds,
-        choose=choose,
-    )
+    return incidents(part, scores, choose=choose)
 
 
 def _by_scores(pick: Pick) -> Choose:
@@ -209,16 +203,7 @@ def margin_variant(part: Split, scores: np.ndarray) -> Found:
             (
                 f"threshold {threshold}, margin {margin}",
                 cluster_metrics(
-                    resolve(
-                        len(part.chosen),
-                        (part.left, part.right),
-                        score=scores,
-                        comparable=comparable(part.matrix),
-                        feed=part.feeds,
-                        threshold=threshold,
-                        margin=margin,
-                    ),
-                    part.events,
+                    incidents(part, scores, threshold=threshold, margin=margin), part.events
                 ),
             )
             for threshold in THRESHOLDS

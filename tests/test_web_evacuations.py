@@ -26,7 +26,7 @@ from haven.settings import Settings
 from tests.support.browser import PASSWORD, LiveServer, live_server
 from tests.support.corridors import store_plan
 from tests.support.facilities import add_facility
-from tests.support.web import web_client
+from tests.support.web import sign_in, web_client
 
 Browser = Any  # playwright.sync_api.Browser (imported only when Chromium is there)
 
@@ -40,11 +40,6 @@ def web(settings: Settings, db: Database) -> Iterator[TestClient]:
     ]
     with web_client(settings, db, people=people) as client:
         yield client
-
-
-def _login(client: TestClient, username: str) -> None:
-    answer = client.post("/api/login", json={"username": username, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
 
 
 def _totals(**changes: Any) -> Totals:
@@ -103,7 +98,7 @@ def test_a_reader_sees_the_plans_newest_first_with_their_totals(
 ) -> None:
     older = _plan(db, name="Real evacuation of West Post", exercise=False)
     newer = _plan(db, name="EXERCISE: drill of West Post (fictional)", exercise=True)
-    _login(web, "ana.analyst")
+    sign_in(web, "ana.analyst")
     page = web.get("/evacuations")
     assert page.status_code == 200
     html = page.text
@@ -125,7 +120,7 @@ def test_the_plan_page_explains_each_group_and_draws_straight_lines(
     web: TestClient, db: Database
 ) -> None:
     plan_id = _plan(db, name="EXERCISE: drill of West Post (fictional)", exercise=True)
-    _login(web, "ana.analyst")
+    sign_in(web, "ana.analyst")
     page = web.get(f"/evacuations/{plan_id}")
     assert page.status_code == 200
     html = page.text
@@ -146,7 +141,7 @@ def test_the_plan_page_explains_each_group_and_draws_straight_lines(
 
 
 def test_empty_states(web: TestClient, db: Database) -> None:
-    _login(web, "ana.analyst")
+    sign_in(web, "ana.analyst")
     assert "No evacuation plan yet" in web.get("/evacuations").text
     nothing = EvacuationPlan(
         id=None, name="EXERCISE: empty (fictional)", mode="fastest", tradeoff=0.5,
@@ -164,7 +159,7 @@ def test_refused_without_permission_and_404_for_unknown_plans(
 ) -> None:
     plan_id = _plan(db, name="Real evacuation of West Post", exercise=False)
     assert web.get("/evacuations").headers["location"].startswith("/login?next=")
-    _login(web, "rita.reporter")
+    sign_in(web, "rita.reporter")
     assert 'href="/evacuations"' not in web.get("/report").text
     for path in ("/evacuations", f"/evacuations/{plan_id}"):
         refused = web.get(path)
@@ -172,7 +167,7 @@ def test_refused_without_permission_and_404_for_unknown_plans(
         assert "Real evacuation" not in refused.text
     assert web.get("/api/evacuation/plans").status_code == 403
     web.post("/api/logout")
-    _login(web, "ana.analyst")
+    sign_in(web, "ana.analyst")
     for unknown in (str(plan_id + 1), "0", "abc", str(2**40)):
         missing = web.get(f"/evacuations/{unknown}")
         assert missing.status_code == 404, unknown
@@ -181,7 +176,7 @@ def test_refused_without_permission_and_404_for_unknown_plans(
 
 def test_the_plan_page_speaks_the_viewers_language(web: TestClient, db: Database) -> None:
     plan_id = _plan(db, name="EXERCISE: drill (fictional)", exercise=True)
-    _login(web, "ana.analyst")
+    sign_in(web, "ana.analyst")
     web.cookies.set("haven_lang", "fr")
     html = web.get(f"/evacuations/{plan_id}").text
     assert "Exercise plan (training)" not in html

@@ -23,7 +23,7 @@ from haven.web.i18n import Localiser
 from haven.web.render import environment
 from tests.support.browser import PASSWORD, LiveServer, live_server
 from tests.support.facilities import add_facility
-from tests.support.web import web_client
+from tests.support.web import sign_in, web_client
 
 Browser = Any  # playwright.sync_api.Browser (imported only when Chromium is there)
 SITE = {"lon": 34.40, "lat": 31.40}
@@ -45,12 +45,6 @@ def web(settings: Settings, db: Database) -> Iterator[TestClient]:
     ]
     with web_client(settings, db, people=people) as client:
         yield client
-
-
-def _login(client: TestClient, username: str) -> None:
-    client.cookies.clear()
-    answer = client.post("/api/login", json={"username": username, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
 
 
 def _report(when: datetime, *, lon: float, lat: float, exercise: bool = False) -> Any:
@@ -113,7 +107,7 @@ def test_the_facility_page_shows_the_score_and_each_part(
     parts = {p.name: p for p in expected.parts}
     assert parts["recent_incidents"].detail["within_1_km"] == 2
     assert parts["forecast"].value > 0  # the cell has a history: a real forecast
-    _login(web, "ana.analyst")
+    sign_in(web, "ana.analyst")
     page = web.get(f"/facilities/{site}")
     assert page.status_code == 200
     html = page.text
@@ -151,7 +145,7 @@ def test_the_facility_page_shows_the_score_and_each_part(
 def test_the_facility_page_speaks_french(web: TestClient, db: Database) -> None:
     site = add_facility(db, location=SITE)
     _history(db, now=datetime.now(UTC))
-    _login(web, "ana.analyst")
+    sign_in(web, "ana.analyst")
     html = web.get(f"/facilities/{site}", headers={"Accept-Language": "fr"}).text
     assert "Risque le mois prochain" in html and "Prévision pour sa zone" in html
     assert "Risk next month" not in html
@@ -161,7 +155,7 @@ def test_without_a_forecast_the_page_says_so_and_keeps_the_parts(
     web: TestClient, db: Database
 ) -> None:
     site = add_facility(db, location=SITE)
-    _login(web, "ana.analyst")
+    sign_in(web, "ana.analyst")
     page = web.get(f"/facilities/{site}")
     assert page.status_code == 200
     assert "There is no forecast yet" in page.text
@@ -177,7 +171,7 @@ def test_an_exercise_facility_is_scored_from_exercise_incidents_only(
     now = datetime.now(UTC)
     _history(db, now=now, exercise=True, near=3)
     _history(db, now=now, exercise=False, near=1)
-    _login(web, "ana.analyst")
+    sign_in(web, "ana.analyst")
     drill_html = web.get(f"/facilities/{drill}").text
     real_html = web.get(f"/facilities/{real}").text
     assert "Exercise score, from exercise incidents only." in drill_html
@@ -219,7 +213,7 @@ def test_a_viewer_who_may_not_see_risk_gets_a_sentence(
         assert 'data-part="' not in html and "risk-score" not in html
     # The page itself needs read_incidents, like its JSON twins: the reporter is refused
     # the whole page (not shown an error inside it), as before.
-    _login(web, "rita.reporter")
+    sign_in(web, "rita.reporter")
     assert web.get(f"/facilities/{site}").status_code == 403
     assert web.get(f"/api/forecast/facilities/{site}").status_code == 403
 
@@ -227,7 +221,7 @@ def test_a_viewer_who_may_not_see_risk_gets_a_sentence(
 def test_the_map_page_carries_the_forecast_layer_in_the_viewers_language(
     web: TestClient,
 ) -> None:
-    _login(web, "ana.analyst")
+    sign_in(web, "ana.analyst")
     for lang, layer in (("en", "Forecast: next month"), ("uk", "Прогноз: наступний місяць")):
         html = web.get("/map", headers={"Accept-Language": lang}).text
         found = re.search(r'<script [^>]*id="forecast-words">(.*?)</script>', html)

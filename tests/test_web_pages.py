@@ -22,7 +22,7 @@ from haven.settings import Settings
 from haven.web import views
 from haven.web.i18n import LANGUAGES, Localiser, catalogue_path, negotiate
 from tests.support.facilities import add_facility
-from tests.support.web import PASSWORD, web_client
+from tests.support.web import sign_in, web_client
 
 TEMPLATES = "src/haven/web/templates"
 
@@ -37,12 +37,6 @@ def web(settings: Settings, db: Database) -> Iterator[TestClient]:
     ]
     with web_client(settings, db, people=people) as client:
         yield client
-
-
-def _login(client: TestClient, username: str) -> None:
-    client.cookies.clear()
-    answer = client.post("/api/login", json={"username": username, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
 
 
 def _incident(db: Database, username: str, **changes: Any) -> str:
@@ -72,14 +66,14 @@ def test_pages_need_a_login_and_send_each_role_where_it_can_go(web: TestClient) 
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/login?next=")
     assert web.get("/login").status_code == 200
-    _login(web, "rita.reporter")
+    sign_in(web, "rita.reporter")
     assert web.get("/").headers["location"] == "/report"
     assert web.get("/report").status_code == 200
     refused = web.get("/map")
     assert refused.status_code == 403
     assert "Not allowed" in refused.text
     assert web.get("/verification").status_code == 403
-    _login(web, "ana.analyst")
+    sign_in(web, "ana.analyst")
     assert web.get("/").headers["location"] == "/map"
     assert web.get("/map").status_code == 200
     assert web.get("/verification").status_code == 403  # analysts do not verify
@@ -88,7 +82,7 @@ def test_pages_need_a_login_and_send_each_role_where_it_can_go(web: TestClient) 
 def test_an_incident_page_shows_only_what_the_viewer_may_see(web: TestClient, db: Database) -> None:
     mine = _incident(db, "ana.analyst", location_name="<script>alert(1)</script>")
     theirs = _incident(db, "otto.other")
-    _login(web, "ana.analyst")
+    sign_in(web, "ana.analyst")
     csrf = web.get("/api/me").json()["csrf_token"]
     stored = web.post(
         f"/api/incidents/{mine}/evidence",
@@ -114,7 +108,7 @@ def test_an_incident_page_shows_only_what_the_viewer_may_see(web: TestClient, db
     assert web.get(f"/api/incidents/{theirs}").status_code == 404
     dashboard = web.get("/map")
     assert mine in dashboard.text and theirs not in dashboard.text
-    _login(web, "otto.other")
+    sign_in(web, "otto.other")
     assert web.get(f"/incidents/{theirs}").status_code == 200
     assert web.get(f"/incidents/{mine}").status_code == 404
 
@@ -126,7 +120,7 @@ def test_the_dashboard_filters_like_its_json_twin(web: TestClient, db: Database)
         "ana.analyst",
         attack_types=["Armed or violent search of health care personnel, facility or transport"],
     )
-    _login(web, "ana.analyst")
+    sign_in(web, "ana.analyst")
     page = web.get("/map", params={"attack_type": "Setting fire", "country": "UKR"})
     assert page.status_code == 200
     assert fire in page.text and search not in page.text
@@ -234,9 +228,9 @@ def test_the_facility_page_shows_status_in_the_viewers_language(
         {"status": "partially_functioning", "reason": "exercise: generator down"}
     )
     db.write(lambda s: facility_status.add_status(s, site, entry=entry, actor=SYSTEM))
-    _login(web, "rita.reporter")
+    sign_in(web, "rita.reporter")
     assert web.get(f"/facilities/{site}").status_code == 403
-    _login(web, "ana.analyst")
+    sign_in(web, "ana.analyst")
     page = web.get(f"/facilities/{site}", headers={"Accept-Language": "fr"})
     assert page.status_code == 200
     assert "Exercise Clinic North (fictional)" in page.text
@@ -256,7 +250,7 @@ def test_the_incident_page_links_the_facility_and_its_notifications(
         country="UKR",
     )
     struck = _incident(db, "ana.analyst")
-    _login(web, "ana.analyst")
+    sign_in(web, "ana.analyst")
     page = web.get(f"/incidents/{struck}", headers={"Accept-Language": "uk"})
     assert page.status_code == 200
     assert f'href="/facilities/{site}"' in page.text

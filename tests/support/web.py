@@ -13,7 +13,7 @@ from haven.db import Database
 from haven.settings import Settings
 from tests.support.browser import PASSWORD, add_test_user
 
-__all__ = ["FAST_ARGON2", "PASSWORD", "web_client"]
+__all__ = ["FAST_ARGON2", "PASSWORD", "sign_in", "web_client"]
 
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1}
 
@@ -29,3 +29,10 @@ def web_client(
         add_test_user(db, fast, username=username, role=role, organisation=organisation)
     with TestClient(create_app(fast, db=db), follow_redirects=False) as client:
         yield client
+
+
+def sign_in(client: TestClient, username: str) -> None:
+    """Sign ``username`` in on ``client`` with ``PASSWORD`` (dropping any earlier session)."""
+    client.cookies.clear()
+    answer = client.post("/api/login", json={"username": username, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
