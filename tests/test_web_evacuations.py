@@ -26,7 +26,7 @@ from haven.settings import Settings
 from tests.support.browser import PASSWORD, LiveServer, live_server
 from tests.support.corridors import store_plan
 from tests.support.facilities import add_facility
-from tests.support.web import sign_in, web_client
+from tests.support.web import REPORTER_AND_ANALYST, sign_in, web_client
 
 Browser = Any  # playwright.sync_api.Browser (imported only when Chromium is there)
 
@@ -34,11 +34,7 @@ Browser = Any  # playwright.sync_api.Browser (imported only when Chromium is the
 @pytest.fixture
 def web(settings: Settings, db: Database) -> Iterator[TestClient]:
     """A client of the app (fast password hashing) with a reporter and an analyst."""
-    people = [
-        ("rita.reporter", Role.REPORTER, "Exercise Clinic"),
-        ("ana.analyst", Role.ANALYST, "Exercise Clinic"),
-    ]
-    with web_client(settings, db, people=people) as client:
+    with web_client(settings, db, people=REPORTER_AND_ANALYST) as client:
         yield client
 
 

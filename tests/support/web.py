@@ -13,7 +13,13 @@ from haven.db import Database
 from haven.settings import Settings
 from tests.support.browser import PASSWORD, add_test_user
 
-__all__ = ["FAST_ARGON2", "PASSWORD", "sign_in", "web_client"]
+__all__ = ["FAST_ARGON2", "PASSWORD", "REPORTER_AND_ANALYST", "sign_in", "web_client"]
+
+REPORTER_AND_ANALYST = (
+    ("rita.reporter", Role.REPORTER, "Exercise Clinic"),
+    ("ana.analyst", Role.ANALYST, "Exercise Clinic"),
+)
+"""The people of most page tests: a reporter and an analyst of one fictional organisation."""
 
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1}
 
