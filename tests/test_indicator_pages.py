@@ -12,7 +12,8 @@ from haven.db import Database
 from haven.release_policy import ReleasePolicy
 from tests.support.indicators import build_scenario
 from tests.support.releases import add_people, publish
-from tests.test_web_pages import _login, web
+from tests.support.web import sign_in
+from tests.test_web_pages import web
 
 __all__ = ["web"]
 
@@ -60,9 +61,9 @@ def test_bad_scope_and_missing_release_are_error_pages(web: TestClient) -> None:
 def test_internal_dashboard_needs_a_login_and_reads_live_records(world: TestClient) -> None:
     away = world.get("/indicators", params={"country": "SDN", "period": "2024-Q1"})
     assert away.status_code == 303 and away.headers["location"].startswith("/login?next=")
-    _login(world, "rita.reporter")
+    sign_in(world, "rita.reporter")
     assert world.get("/indicators").status_code == 403  # a reporter may not read incidents
-    _login(world, "ana.analyst")
+    sign_in(world, "ana.analyst")
     page = world.get("/indicators", params={"country": "SDN", "period": "2024-Q1"})
     assert page.status_code == 200
     assert "<strong>7</strong>" in page.text  # live: the rumour counts
