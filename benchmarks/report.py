@@ -34,7 +34,13 @@ def machine(packages: str = "") -> dict[str, str]:
     facts["Load average when written"] = "{:.1f} / {:.1f} / {:.1f} (1 / 5 / 15 min)".format(
         *os.getloadavg()
     )
-    facts["Haven source"] = f"{commit} + uncommitted changes"
+    changed = subprocess.run(  # only the code counts: the docs being written do not
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "benchmarks"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    facts["Haven source"] = f"{commit} + uncommitted changes" if changed else commit
     return facts
 
 
