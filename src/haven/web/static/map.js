@@ -141,10 +141,10 @@ function addForecastLayer(L, map, layers) {
   const cells = L.geoJSON(null, {
     pane: "forecast",
     filter: (f) => Boolean(f.geometry) && (!country || f.properties.country === country),
-    style: (f) => ({
-      className: "forecast-cell", color: "#4d4d4d", weight: 1, fillOpacity: 0.65,
-      fillColor: FORECAST[forecastClass(f.properties.probability)],
-    }),
+    style: (f) => { // outlined in its own colour, so that cells read even when zoomed far out
+      const colour = FORECAST[forecastClass(f.properties.probability)];
+      return { className: "forecast-cell", color: colour, weight: 2, fillOpacity: 0.65, fillColor: colour };
+    },
     onEachFeature: (f, layer) => layer.bindPopup(() => paragraphs(
       say.probability.replace("{probability}", percent.format(f.properties.probability)),
       say.expected.replace("{count}", number.format(f.properties.expected_count)),
