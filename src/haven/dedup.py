@@ -199,9 +199,9 @@ def _candidates(
     """Reports whose dates may be within the tolerance, with their open incident of the same
     country and kind.
 
-    Found two ways: the reports of incidents whose own (first report's) date is near,
-    and the near reports of incidents holding several (a later member may be nearer than
-    the first). Two rows of one published dataset are two events by the publisher's own
+    One query finds both kinds: the reports of incidents whose own (first report's) date
+    is near, and the near reports of incidents holding several (a later member may be
+    nearer than the first). Two rows of one published dataset are two events by the publisher's own
     account, so incidents holding a report from the same dataset are left out.
     """
     slack = timedelta(days=TOLERANCE_DAYS + 1)
@@ -230,26 +230,25 @@ def _candidates(
             and_(IncidentRow.date_precision.in_(coarse), IncidentRow.occurred_at >= longest),
         ),
     )
-    query = select(ReportRow, IncidentRow).join(
-        IncidentRow, ReportRow.incident_id == IncidentRow.id
+    query = (
+        select(ReportRow, IncidentRow)
+        .join(IncidentRow, ReportRow.incident_id == IncidentRow.id)
+        .where(*shared, or_(by_incident_date, IncidentRow.report_count > 1))
     )
-    found: dict[str, tuple[ReportRow, IncidentRow]] = {}
-    for condition in (by_incident_date, IncidentRow.report_count > 1):
-        for report, incident in session.execute(query.where(*shared, condition)):
-            found[report.id] = (report, incident)
+    found = [(report, incident) for report, incident in session.execute(query)]
     sources = set(_published_sources(session, row.id))
     if not sources or not found:
-        return list(found.values())
+        return found
     same_dataset = {
         incident_id
         for incident_id, source_id in session.execute(
             select(ReportRow.incident_id, ReportRow.source_id).where(
-                ReportRow.incident_id.in_({i.id for _, i in found.values()})
+                ReportRow.incident_id.in_({i.id for _, i in found})
             )
         )
         if source_id in sources
     }
-    return [(r, i) for r, i in found.values() if i.id not in same_dataset]
+    return [(r, i) for r, i in found if i.id not in same_dataset]
 
 
 def _suggest(
