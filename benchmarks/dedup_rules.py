@@ -68,8 +68,10 @@ CHOICE_FEATURES = (
     "gap",
     "structured",
     "comparable",
-    *(f"structured_x_{name}" for name in ("logit_best", "logit_second", "log_candidates")),
-    *(f"structured_x_{name}" for name in ("log_other_odds", "gap")),
+    *(
+        f"structured_x_{name}"
+        for name in ("logit_best", "logit_second", "log_candidates", "log_other_odds", "gap")
+    ),
 )
 """Features of a candidate list: the best and second scores (as logits; 1e-6 when there is
 no second), the log of the number of candidates and of the other candidates' summed odds,
@@ -167,17 +169,12 @@ def fit_second_stage(part: Split, scores: np.ndarray) -> SecondStage:
         )
         labels.append(float(part.labels[k]))
 
-    replay(part, scores, choose=record)
+    incidents(part, scores, choose=record)
     matrix = np.array(rows)
     mean, spread = matrix.mean(axis=0), matrix.std(axis=0) + 1e-9
     weights, bias = fit_logistic((matrix - mean) / spread, np.array(labels), l2=1.0)
     weights = np.round(weights / spread, 2)
     return SecondStage(weights=weights, bias=round(bias - float(mean @ weights), 2))
-
-
-def replay(part: Split, scores: np.ndarray, *, choose: Choose) -> np.ndarray:
-    """The incidents ``dedup_resolve.resolve`` makes of ``part`` with ``choose`` as the rule."""
-    return incidents(part, scores, choose=choose)
 
 
 def _by_scores(pick: Pick) -> Choose:
@@ -223,7 +220,7 @@ def posterior_variant(part: Split, scores: np.ndarray, *, tie: float | None) -> 
             (
                 f"c {c}, posterior ≥ {threshold}, {_tie_name(tie)}",
                 cluster_metrics(
-                    replay(
+                    incidents(
                         part,
                         scores,
                         choose=_by_scores(
@@ -248,7 +245,9 @@ def second_stage_variant(
         (
             f"confidence ≥ {t}, {_tie_name(tie)}",
             cluster_metrics(
-                replay(part, scores, choose=second_stage_rule(part, stage, threshold=t, tie=tie)),
+                incidents(
+                    part, scores, choose=second_stage_rule(part, stage, threshold=t, tie=tie)
+                ),
                 part.events,
             ),
         )
@@ -288,7 +287,7 @@ def main() -> None:
     test = split(labelled, held_out=True)
     held_scores = score_features(test.matrix)
     rule = second_stage_rule(test, stage, threshold=threshold, tie=tie)
-    label = replay(test, held_scores, choose=rule)
+    label = incidents(test, held_scores, choose=rule)
     titles = dict([(None, "all reports"), *STRATA])
     for key, value in strata(test, scores=held_scores, label=label).items():
         print(
