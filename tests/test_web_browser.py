@@ -18,7 +18,15 @@ from sqlalchemy import func, select
 from haven import dedup, evidence, reports
 from haven.accounts import SYSTEM, Role
 from haven.models import EvidenceRow, MergeSuggestionRow, ReportRow
-from tests.support.browser import PASSWORD, LiveServer, launch_chromium, live_server
+from tests.support.browser import (
+    PASSWORD,
+    LiveServer,
+    axe_violations,
+    launch_chromium,
+    live_server,
+    sign_in_page,
+    watch_errors,
+)
 
 Browser = Any  # playwright.sync_api.Browser (imported only when Chromium is there)
 Page = Any
@@ -42,14 +50,6 @@ def _photo(colour: tuple[int, int, int]) -> bytes:
     return out.getvalue()
 
 
-def _login_page(page: Page, server: LiveServer, *, username: str, to: str = "/report") -> None:
-    page.goto(f"{server.url}/login?next={to}")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{server.url}{to}")
-
-
 def _login_api(context: Any, server: LiveServer, *, username: str) -> None:
     answer = context.request.post(
         f"{server.url}/api/login", data={"username": username, "password": PASSWORD}
@@ -63,14 +63,6 @@ def _fill_minimal(page: Page, *, lat: str | None = None, lon: str | None = None)
     if lat is not None and lon is not None:
         page.fill("#lat", lat)
         page.fill("#lon", lon)
-
-
-def _watch(page: Page) -> list[str]:
-    """Collect the page's script errors and console errors (CSP refusals show up there)."""
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
 
 
 def _outbox(page: Page, state: str) -> Any:
@@ -87,8 +79,8 @@ def _reports(server: LiveServer) -> list[dict[str, Any]]:
 def test_login_and_report_with_the_map_picker(browser: Browser, server: LiveServer) -> None:
     context = browser.new_context(viewport=MOBILE)
     page = context.new_page()
-    errors = _watch(page)
-    _login_page(page, server, username="field.nurse")
+    errors = watch_errors(page)
+    sign_in_page(page, server, username="field.nurse", to="/report")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= MOBILE["width"]
     small = page.evaluate(
         """() => [...document.querySelectorAll(
@@ -150,7 +142,7 @@ def test_offline_reports_wait_survive_a_reload_and_arrive_once(
 ) -> None:
     context = browser.new_context(viewport=MOBILE)
     page = context.new_page()
-    _login_page(page, server, username="field.nurse")
+    sign_in_page(page, server, username="field.nurse", to="/report")
     page.evaluate("navigator.serviceWorker.ready")
     page.reload()  # now under the service worker, which keeps this copy of the form
     page.wait_for_function(
@@ -249,32 +241,23 @@ def test_the_form_works_by_keyboard_alone(browser: Browser, server: LiveServer) 
     context.close()
 
 
-def _axe_violations(page: Page) -> list[dict[str, Any]]:
-    from axe_playwright_python.sync_playwright import Axe  # noqa: PLC0415
-
-    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa"]}}
-    results = Axe().run(page, options=options)
-    violations: list[dict[str, Any]] = results.response["violations"]
-    return violations
-
-
 def test_forms_have_labels_and_pass_axe(browser: Browser, server: LiveServer) -> None:
     context = browser.new_context(viewport=MOBILE)
     page = context.new_page()
-    errors = _watch(page)
+    errors = watch_errors(page)
     page.goto(f"{server.url}/login")
-    assert _axe_violations(page) == []
-    _login_page(page, server, username="vera.verifier")
+    assert axe_violations(page) == []
+    sign_in_page(page, server, username="vera.verifier", to="/report")
     unlabelled = page.evaluate(
         """() => [...document.querySelectorAll('input, select, textarea')]
             .filter((el) => el.type !== 'hidden' && el.labels.length === 0)
             .map((el) => el.name || el.id)"""
     )
     assert unlabelled == []
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
     for path in ("/map", "/verification"):
         page.goto(server.url + path)
-        found = _axe_violations(page)
+        found = axe_violations(page)
         assert found == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in found]
     assert errors == []
     context.close()
@@ -348,12 +331,12 @@ def test_verification_queue_shows_a_duplicate_and_merges_it(
     )
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     page = context.new_page()
-    errors = _watch(page)
-    _login_page(page, server, username="vera.verifier", to="/verification")
+    errors = watch_errors(page)
+    sign_in_page(page, server, username="vera.verifier", to="/verification")
     pair = page.locator("article.pair")
     assert pair.count() == 1
     assert first[:8] in pair.inner_text() and second[:8] in pair.inner_text()
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
     pair.get_by_role("button", name="Merge").click()
     page.wait_for_function("() => document.querySelectorAll('article.pair').length === 0")
     assert page.inner_text("#queue-status") == "Merged."
@@ -367,7 +350,7 @@ def test_verification_queue_shows_a_duplicate_and_merges_it(
     errors.clear()
     page.goto(f"{server.url}/incidents/{first}")
     assert page.locator("h1").inner_text().startswith("Incident")
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
     image = page.locator(f"img[data-src='/api/evidence/{photo.id}/content']")
     assert image.get_attribute("src") is None  # nothing is opened before the verifier asks
     page.click("#show-images")
@@ -411,10 +394,10 @@ def test_the_map_draws_hotspots_on_demand(browser: Browser, server: LiveServer) 
         server.db.write(lambda s, r=report: reports.submit(s, r, actor=SYSTEM))
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    errors = _watch(page)
+    errors = watch_errors(page)
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if "/api/hotspots" in r.url else None)
-    _login_page(page, server, username="vera.verifier", to="/map")
+    sign_in_page(page, server, username="vera.verifier", to="/map")
     drawn = page.locator(".leaflet-overlay-pane path").count()
     assert asked == []  # nothing fetched until the layer is switched on
     page.hover(".leaflet-control-layers")

@@ -23,7 +23,7 @@ from haven.evacuation_plan import (
 )
 from haven.models import utcnow
 from haven.settings import Settings
-from tests.support.browser import PASSWORD, LiveServer, live_server
+from tests.support.browser import LiveServer, live_server, sign_in_page, watch_errors
 from tests.support.corridors import store_plan
 from tests.support.facilities import add_facility
 from tests.support.web import REPORTER_AND_ANALYST, sign_in, web_client
@@ -194,14 +194,8 @@ def test_the_demo_plan_draws_its_road_legs_in_chromium(
 ) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{demo_server.url}/login?next=/evacuations")
-    page.fill("#username", "ana.analyst")
-    page.fill("#password", PASSWORD)
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{demo_server.url}/evacuations")
+    errors = watch_errors(page)
+    sign_in_page(page, demo_server, username="ana.analyst", to="/evacuations")
     page.click(f"text={corridor_demo.DEMO_PLAN}")
     page.wait_for_selector("#evacuation-map[data-legs]")
     legs = _map_data(page.content())["legs"]

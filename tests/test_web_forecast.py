@@ -21,7 +21,13 @@ from haven.settings import Settings
 from haven.web import views
 from haven.web.i18n import Localiser
 from haven.web.render import environment
-from tests.support.browser import PASSWORD, LiveServer, live_server
+from tests.support.browser import (
+    LiveServer,
+    axe_violations,
+    live_server,
+    sign_in_page,
+    watch_errors,
+)
 from tests.support.facilities import add_facility
 from tests.support.web import REPORTER_AND_ANALYST, sign_in, web_client
 
@@ -231,15 +237,6 @@ def test_the_map_page_carries_the_forecast_layer_in_the_viewers_language(
     assert "/api/forecast/units" in script and "forecast-words" in script
 
 
-def _axe_violations(page: Any) -> list[tuple[str, list[Any]]]:
-    """WCAG 2.1 A/AA failures on the page (axe-core, bundled: runs offline)."""
-    from axe_playwright_python.sync_playwright import Axe  # noqa: PLC0415 - browser tests only
-
-    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa"]}}
-    found = Axe().run(page, options=options).response["violations"]
-    return [(v["id"], [n["target"] for n in v["nodes"]]) for v in found]
-
-
 @pytest.fixture
 def forecast_server(tmp_path: Path) -> Iterator[LiveServer]:
     """Haven with a year of real attacks around two places in Gaza, a clinic, and an analyst."""
@@ -265,16 +262,10 @@ def test_the_forecast_layer_draws_cells_with_popups_in_chromium(
     server = forecast_server
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    errors = watch_errors(page)
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if "/api/forecast" in r.url else None)
-    page.goto(f"{server.url}/login?next=/map")
-    page.fill("#username", "ana.analyst")
-    page.fill("#password", PASSWORD)
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{server.url}/map")
+    sign_in_page(page, server, username="ana.analyst", to="/map")
     assert asked == []  # nothing fetched until the layer is switched on
     page.hover(".leaflet-control-layers")
     toggle = page.locator(".leaflet-control-layers-overlays label", has_text="Forecast: next month")
@@ -296,11 +287,11 @@ def test_the_forecast_layer_draws_cells_with_popups_in_chromium(
     page.wait_for_function(  # Leaflet fades the popup in: check it once it is opaque
         "() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'"
     )
-    assert _axe_violations(page) == []  # the legend and the popup included
+    assert axe_violations(page) == []  # the legend and the popup included
     toggle.locator("input").uncheck()
     assert page.locator(".forecast-legend").count() == 0
     page.goto(f"{server.url}/facilities/1")
     assert page.locator("table.risk-parts tbody tr").count() == 4
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
     assert errors == []
     context.close()

@@ -12,7 +12,7 @@ from haven import corridor_demo
 from haven.accounts import Role
 from haven.routing import load_network
 from haven.routing.demo import load_demo as load_routing_demo
-from tests.support.browser import PASSWORD, LiveServer, live_server
+from tests.support.browser import LiveServer, live_server, sign_in_page, watch_errors
 
 Browser = Any  # playwright.sync_api.Browser (imported only when Chromium is there)
 Page = Any
@@ -27,21 +27,6 @@ def server(tmp_path: Path, datasets: Path) -> Iterator[LiveServer]:
     live.add_user("vera.verifier", role=Role.VERIFIER)
     yield live
     live.stop()
-
-
-def _watch(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
-
-
-def _login(page: Page, server: LiveServer) -> None:
-    page.goto(f"{server.url}/login?next=/map")
-    page.fill("#username", "vera.verifier")
-    page.fill("#password", PASSWORD)
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{server.url}/map")
 
 
 def _ends(server: LiveServer) -> tuple[str, str]:
@@ -62,7 +47,7 @@ def _overlays(page: Page) -> int:
 def test_corridors_and_closures_are_drawn_on_demand(browser: Browser, server: LiveServer) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    errors = _watch(page)
+    errors = watch_errors(page)
     asked: list[str] = []
     page.on(
         "request",
@@ -70,7 +55,7 @@ def test_corridors_and_closures_are_drawn_on_demand(browser: Browser, server: Li
             asked.append(r.url) if "/api/corridors" in r.url or "/api/closures" in r.url else None
         ),
     )
-    _login(page, server)
+    sign_in_page(page, server, username="vera.verifier", to="/map")
     assert asked == []  # nothing fetched until a layer is switched on
     page.hover(".leaflet-control-layers")
     before = _overlays(page)
@@ -101,8 +86,8 @@ def test_the_route_tool_draws_the_route_and_says_how_long(
 ) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    errors = _watch(page)
-    _login(page, server)
+    errors = watch_errors(page)
+    sign_in_page(page, server, username="vera.verifier", to="/map")
     start, end = _ends(server)
     before = _overlays(page)
     page.fill("#r-from", start)

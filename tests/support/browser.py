@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -29,9 +30,12 @@ __all__ = [
     "PASSWORD",
     "LiveServer",
     "add_test_user",
+    "axe_violations",
     "chromium_path",
     "launch_chromium",
     "live_server",
+    "sign_in_page",
+    "watch_errors",
 ]
 
 CHROMIUM_ARGS = [
@@ -136,3 +140,29 @@ def live_server(data_dir: Path, **overrides: object) -> LiveServer:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
     return LiveServer(f"http://127.0.0.1:{port}", db, settings, server, thread)
+
+
+def sign_in_page(page: Any, server: LiveServer, *, username: str, to: str) -> None:
+    """Sign ``username`` in through the login page and wait to land on ``to``."""
+    page.goto(f"{server.url}/login?next={to}")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.press("#password", "Enter")
+    page.wait_for_url(f"{server.url}{to}")
+
+
+def watch_errors(page: Any) -> list[str]:
+    """Collect the page's script errors and console errors (CSP refusals show up there)."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe  # noqa: PLC0415 - browser tests only
+
+    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa"]}}
+    violations: list[dict[str, Any]] = Axe().run(page, options=options).response["violations"]
+    return violations
