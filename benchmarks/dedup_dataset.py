@@ -22,7 +22,7 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -399,14 +399,22 @@ def same_place_attack(facts: DedupFacts, other: DedupFacts, *, rng: random.Rando
     )
 
 
+Noise = Callable[[DedupFacts, random.Random], DedupFacts]
+
+
 def build(
     records: Sequence[tuple[str, DedupFacts]],
     *,
     seed: int = SEED,
     extra: Sequence[float] = EXTRA_REPORTS,
+    noise: Noise = re_report,
+    details: Noise = re_report_details,
 ) -> list[Labelled]:
-    """The labelled reports: each real record, its re-reports, and same-place negatives."""
-    rng, details = random.Random(seed), random.Random(seed + 1)
+    """The labelled reports: each real record, its re-reports, and same-place negatives.
+
+    ``noise`` and ``details`` make a re-report (``benchmarks/dedup_noise.py`` swaps them).
+    """
+    rng, detail_rng = random.Random(seed), random.Random(seed + 1)
     out: list[Labelled] = []
     by_source: dict[str, list[DedupFacts]] = {}
     for source, facts in records:
@@ -418,7 +426,7 @@ def build(
             Labelled(
                 event,
                 f"{source}+noise",
-                re_report_details(re_report(facts, rng), details),
+                details(noise(facts, rng), detail_rng),
                 PARTNERS[k],
             )
             for k in range(copies)

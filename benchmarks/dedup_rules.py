@@ -11,7 +11,10 @@ refuses most of them. Two rules that use the whole candidate list were tried:
   that reaches a threshold (and, with a tie guard, no other candidate scores the same);
 - a **second stage**: a logistic model over features of the list (``CHOICE_FEATURES``)
   predicting "the best candidate is the right one", fitted on the calibration split's
-  lists; merge the best when it reaches a threshold.
+  lists; merge the best when it reaches a threshold;
+- an **odds margin** where the best pair compares a narrative or a place: such scores
+  crowd near 1, where a gap of 0.1 is an odds ratio of 10 or more, so the lead is
+  measured in log-odds there (structured-only pairs keep ``pick_merge``).
 
 Each variant's parameters are chosen on the calibration split (events before
 ``HOLDOUT_FROM``) as the best F1 whose precision reaches ``MERGE_PRECISION``, the
@@ -48,7 +51,7 @@ from dedup_dataset import (
     split,
     strata,
 )
-from haven.dedup_resolve import Choose
+from haven.dedup_resolve import Choose, pick_merge
 from haven.dedup_score import comparable, fit_logistic, score_features, structured_only
 
 Pick = Callable[[Sequence[float]], int | None]
@@ -60,6 +63,10 @@ TIES = (None, 0.0, 0.01)
 """Tie guards: none; no merge when another candidate scores the same (0.0), or within 0.01."""
 CONFIDENCES = tuple(round(0.5 + 0.02 * k, 2) for k in range(16))
 """Grid of the second stage's probability a merge needs (0.5 to 0.8)."""
+ODDS_THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.3)
+"""Grid of the score the odds margin's best candidate needs."""
+LOG_ODDS_MARGINS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+"""Grid of the lead in log-odds the odds margin needs."""
 CHOICE_FEATURES = (
     "logit_best",
     "logit_second",
@@ -177,6 +184,43 @@ def fit_second_stage(part: Split, scores: np.ndarray) -> SecondStage:
     return SecondStage(weights=weights, bias=round(bias - float(mean @ weights), 2))
 
 
+def odds_margin_rule(part: Split, *, threshold: float, margin: float) -> Choose:
+    """Where the best pair compares a narrative or a place, merge it when it reaches
+    ``threshold`` and leads every other candidate by ``margin`` in log-odds; structured-only
+    best pairs are left to ``pick_merge``."""
+    alone = structured_only(part.matrix)
+
+    def choose(scores: list[float], pairs: list[int]) -> int | None:
+        best = scores.index(max(scores))
+        if alone[pairs[best]]:
+            return pick_merge(scores)
+        logits = [_logit(s) for s in scores]
+        others = logits[:best] + logits[best + 1 :]
+        if scores[best] < threshold or (others and logits[best] - max(others) < margin):
+            return None
+        return best
+
+    return choose
+
+
+def odds_margin_variant(part: Split, scores: np.ndarray) -> tuple[Found, float, float]:
+    """The odds margin over its grid; the chosen threshold and margin too."""
+    settings = [(t, m) for t in ODDS_THRESHOLDS for m in LOG_ODDS_MARGINS]
+    found = [
+        (
+            f"threshold {t}, log-odds lead ≥ {m}",
+            cluster_metrics(
+                incidents(part, scores, choose=odds_margin_rule(part, threshold=t, margin=m)),
+                part.events,
+            ),
+        )
+        for t, m in settings
+    ]
+    chosen = _best(found)
+    threshold, margin = settings[found.index(chosen)]
+    return chosen, threshold, margin
+
+
 def _by_scores(pick: Pick) -> Choose:
     return lambda scores, _pairs: pick(scores)
 
@@ -282,18 +326,23 @@ def main() -> None:
         print(_row("posterior over candidates", posterior_variant(calibration, scores, tie=tie)))
     chosen, threshold, tie = second_stage_variant(calibration, scores, stage=stage)
     print(_row("second stage", chosen), flush=True)
+    odds, odds_threshold, odds_margin = odds_margin_variant(calibration, scores)
+    print(_row("odds margin for narrative or place pairs", odds), flush=True)
     if not args.held_out:
         return
     test = split(labelled, held_out=True)
     held_scores = score_features(test.matrix)
-    rule = second_stage_rule(test, stage, threshold=threshold, tie=tie)
-    label = incidents(test, held_scores, choose=rule)
     titles = dict([(None, "all reports"), *STRATA])
-    for key, value in strata(test, scores=held_scores, label=label).items():
-        print(
-            f"held-out, {titles[key]}: precision {value.precision:.3f} recall {value.recall:.3f}"
-            f" F1 {value.f1:.3f} reached {value.reached:.3f}"
-        )
+    for name, rule in (
+        ("second stage", second_stage_rule(test, stage, threshold=threshold, tie=tie)),
+        ("odds margin", odds_margin_rule(test, threshold=odds_threshold, margin=odds_margin)),
+    ):
+        label = incidents(test, held_scores, choose=rule)
+        for key, value in strata(test, scores=held_scores, label=label).items():
+            print(
+                f"{name}, held-out, {titles[key]}: precision {value.precision:.3f}"
+                f" recall {value.recall:.3f} F1 {value.f1:.3f} reached {value.reached:.3f}"
+            )
 
 
 if __name__ == "__main__":

@@ -177,3 +177,25 @@ def test_the_second_stage_reads_the_list_and_merges_above_its_threshold(
     assert choose([0.2, 0.5], [0, 1]) == 1
     assert choose([0.3, 0.5], [0, 1]) is None
     assert choose([0.5, 0.5], [0, 1]) is None
+
+
+def test_the_odds_margin_reads_the_lead_in_log_odds_only_where_a_narrative_or_place_compares(
+    tried: ModuleType,
+) -> None:
+    matrix = np.zeros((2, len(FEATURES)))
+    # Pair 0 compares a narrative and a place; pair 1 neither (structured-only).
+    matrix[1, FEATURES.index("no_location")] = matrix[1, FEATURES.index("no_narrative")] = 1.0
+    part = tried.Split(
+        chosen=[], matrix=matrix, labels=np.zeros(2), left=np.zeros(2, np.int64), right=np.ones(2)
+    )
+    choose = tried.odds_margin_rule(part, threshold=0.1, margin=1.0)
+    # 0.99 against 0.9: a lead of 0.09, which pick_merge refuses, but log(99) - log(9) = 2.4.
+    assert pick_merge([0.99, 0.9]) is None
+    assert choose([0.99, 0.9], [0, 0]) == 0
+    # 0.6 against 0.4: a lead of 0.2, which pick_merge takes, but log(1.5) - log(2/3) = 0.81.
+    assert pick_merge([0.6, 0.4]) == 0
+    assert choose([0.6, 0.4], [0, 0]) is None
+    # A structured-only best pair is left to pick_merge; below the threshold nothing merges.
+    assert choose([0.99, 0.9], [1, 0]) is None
+    assert choose([0.6, 0.4], [1, 0]) == 0
+    assert choose([0.09], [0]) is None
