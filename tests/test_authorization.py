@@ -222,6 +222,19 @@ def _fresh_incident(world: World) -> str:
     return world.db.write(lambda s: reports.submit(s, report, actor=owner)).incident_id
 
 
+def _case_removal(world: World) -> Call:
+    """Remove the second of a fresh two-incident case of the first organisation."""
+    from haven import cases  # noqa: PLC0415 - only the matrix needs it
+
+    extra = _fresh_incident(world)
+    data = cases.CaseIn(title="Matrix case (fictional)", incident_ids=[world.incident_id, extra])
+    case_id = world.db.write(
+        lambda s: cases.open_case(s, data, actor=world.actor("verifier-own"))
+    ).id
+    body = {"incident_ids": [extra], "reason": "matrix removal"}
+    return Call("POST", f"/api/cases/{case_id}/incidents/remove", json=body)
+
+
 def _notification_json(world: World) -> dict[str, Any]:
     """A draft notification of one fictional site to a fresh party (made by the operator)."""
     from haven import parties  # noqa: PLC0415 - only the matrix needs it
@@ -817,6 +830,15 @@ MATRIX: dict[
         lambda w: Call("GET", "/api/evacuation/plans"),
         needs(P.READ_INCIDENTS),
     ),
+    ("POST", "/api/cases/{case_id}/amend"): (
+        lambda w: Call(
+            "POST",
+            f"/api/cases/{own_case(w.db, w.incident_id, actor=w.actor('verifier-own'))}/amend",
+            json={"title": "Matrix case, amended (fictional)", "reason": "matrix amendment"},
+        ),
+        verify_record(),
+    ),
+    ("POST", "/api/cases/{case_id}/incidents/remove"): (_case_removal, verify_record()),
 }
 
 SENSITIVE_VARIANTS: dict[tuple[str, str], Callable[[World], Call]] = {

@@ -396,7 +396,7 @@ def test_the_demo_opens_one_exercise_case(
         assert party_id is not None
         profile = commitments.profile(session, party_id, actor=SYSTEM)
     assert [e.kind.value for e in case.events] == [
-        "case_opened", "referral_national_authority", "support_psychosocial"
+        "case_opened", "referral_national_authority", "support_psychosocial", "case_amended"
     ]  # fmt: skip
     assert all(c.exercise and "EXERCISE" in c.title for c in profile.commitments)
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from haven import attributions, cases, commitments
 from haven.accounts import SYSTEM
 from haven.attributions import AttributionIn
-from haven.cases import CaseEventIn, CaseEventKind, CaseIn
+from haven.cases import CaseAmendIn, CaseEventIn, CaseEventKind, CaseIn
 from haven.commitments import CommitmentIn, CommitmentKind, PartyType
 from haven.db import Database
 from haven.models import CaseRow, IncidentRow, PartyRow, utcnow
@@ -20,6 +20,7 @@ from haven.taxonomy import Certainty
 __all__ = ["DEMO_CASE_TITLE", "load_demo"]
 
 DEMO_CASE_TITLE = "EXERCISE - strike near a notified hospital (fictional)"
+_SUMMARY = "EXERCISE - not a real case. Shows referrals, deadlines and support."
 
 
 def _load(session: Session, *, party_id: int, incident_id: str) -> None:
@@ -52,7 +53,7 @@ def _load(session: Session, *, party_id: int, incident_id: str) -> None:
         CaseIn(
             title=DEMO_CASE_TITLE,
             incident_ids=[incident_id],
-            summary="EXERCISE - not a real case. Shows referrals, deadlines and support.",
+            summary=_SUMMARY,
         ),
         actor=SYSTEM,
     )
@@ -72,13 +73,22 @@ def _load(session: Session, *, party_id: int, incident_id: str) -> None:
         ),
     ):
         cases.add_event(session, case.id, data=event, actor=SYSTEM)
+    cases.amend_case(
+        session,
+        case.id,
+        data=CaseAmendIn(
+            summary=f"{_SUMMARY} The summary was extended afterwards: see its history.",
+            reason="EXERCISE - shows how a case is corrected with its history kept",
+        ),
+        actor=SYSTEM,
+    )
 
 
 def load_demo(db: Database) -> bool:
     """Give the first EXERCISE demo party a type and a commitment, and open an EXERCISE case
-    (with an attribution, a referral due in 14 days and a support referral) on the first
-    exercise incident. Does nothing when there is no demo party yet or it was done already;
-    returns whether it loaded."""
+    (with an attribution, a referral due in 14 days, a support referral and an amended
+    summary) on the first exercise incident. Does nothing when there is no demo party yet
+    or it was done already; returns whether it loaded."""
     with db.read() as session:
         if session.scalar(select(CaseRow.id).where(CaseRow.title == DEMO_CASE_TITLE)) is not None:
             return False

@@ -1,10 +1,12 @@
-"""Case event kinds and their statuses, the event input, and the canonical record custody covers.
+"""Case event kinds and their statuses, the inputs, and the canonical record custody covers.
 
 ``EVENT_STATUSES`` says which statuses each kind of event takes; ``REMEDY_STATUSES``
 and ``INVESTIGATION_KINDS`` define what counts as a remedy obtained and an
 investigation opened (``haven.cases.case_coverage``). ``event_record`` is the
 exact record whose SHA-256 an event's custody leaf carries: it holds no personal
-data (those are encrypted apart, see ``haven.cases``).
+data (those are encrypted apart, see ``haven.cases``). ``CaseAmendIn`` and
+``IncidentsRemovalIn`` are corrections of a case, each with a written reason; the
+``case_amended`` and ``incident_removed`` events they record keep what was there.
 """
 
 from __future__ import annotations
@@ -26,10 +28,16 @@ __all__ = [
     "REMEDY_KINDS",
     "REMEDY_STATUSES",
     "SYSTEM_KINDS",
+    "CaseAmendIn",
     "CaseEventIn",
     "CaseEventKind",
     "CaseOutcome",
     "CaseStatus",
+    "IncidentIds",
+    "IncidentsRemovalIn",
+    "Reason",
+    "Summary",
+    "Title",
     "as_utc",
     "event_record",
     "iso",
@@ -37,6 +45,24 @@ __all__ = [
 ]
 
 Text = Annotated[str, AfterValidator(no_nul)]
+Title = Annotated[
+    str,
+    Field(min_length=3, max_length=200, description="No names of victims."),
+    AfterValidator(no_nul),
+]
+"""A case's title, as ``CaseIn`` and ``CaseAmendIn`` take it."""
+Summary = Annotated[str, Field(max_length=5000), AfterValidator(no_nul)]
+"""A case's summary: what it is about, no personal data."""
+Reason = Annotated[
+    str,
+    Field(min_length=3, max_length=500, description="Why the case is corrected (kept)."),
+    AfterValidator(no_nul),
+]
+"""The written reason for a correction, 3 to 500 characters."""
+IncidentIds = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=1, max_length=500)
+]
+"""The incidents a case names: 1 to 500 ids."""
 
 
 class CaseStatus(StrEnum):
@@ -75,6 +101,8 @@ class CaseEventKind(StrEnum):
     CASE_CLOSED = "case_closed"
     CASE_REOPENED = "case_reopened"
     INCIDENT_ADDED = "incident_added"
+    CASE_AMENDED = "case_amended"
+    INCIDENT_REMOVED = "incident_removed"
 
 
 _K = CaseEventKind
@@ -97,8 +125,18 @@ EVENT_STATUSES: dict[CaseEventKind, frozenset[str]] = {
 }
 """The statuses each kind takes (one is required); kinds not named here take none."""
 
-SYSTEM_KINDS = frozenset({_K.CASE_OPENED, _K.CASE_CLOSED, _K.CASE_REOPENED, _K.INCIDENT_ADDED})
-"""Kinds recorded by ``open_case``, ``set_status`` and ``add_incidents``, not by hand."""
+SYSTEM_KINDS = frozenset(
+    {
+        _K.CASE_OPENED,
+        _K.CASE_CLOSED,
+        _K.CASE_REOPENED,
+        _K.INCIDENT_ADDED,
+        _K.CASE_AMENDED,
+        _K.INCIDENT_REMOVED,
+    }
+)
+"""Kinds recorded by ``open_case``, ``set_status``, ``add_incidents``, ``amend_case`` and
+``remove_incidents``, not by hand."""
 REFERRAL_KINDS = frozenset({_K.REFERRAL_NATIONAL, _K.REFERRAL_UN, _K.REFERRAL_COURT})
 INVESTIGATION_KINDS = frozenset(
     {_K.INVESTIGATION_OPENED, _K.INVESTIGATION_UPDATE, _K.INVESTIGATION_OUTCOME}
@@ -177,6 +215,36 @@ class CaseEventIn(BaseModel):
     @classmethod
     def _in_utc(cls, value: datetime | None) -> datetime | None:
         return as_utc(value)
+
+
+class CaseAmendIn(BaseModel):
+    """A correction of a case's title and/or summary, with the reason for it.
+
+    A field left out (``None``) stays as it is; the previous value is kept in the
+    ``case_amended`` event.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: Title | None = Field(default=None, description="The new title (no names of victims).")
+    summary: Summary | None = Field(
+        default=None, description="The new summary, whole (no personal data)."
+    )
+    reason: Reason
+
+
+class IncidentsRemovalIn(BaseModel):
+    """Incidents linked to a case by mistake, to take out of it, with the reason."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    incident_ids: IncidentIds
+    reason: Reason
+
+    @field_validator("incident_ids")
+    @classmethod
+    def _once(cls, incident_ids: list[str]) -> list[str]:
+        return list(dict.fromkeys(incident_ids))
 
 
 def event_record(

@@ -6,7 +6,11 @@ mechanism or a court; an investigation opened, its status and outcome; a
 sanction; a reparation or compensation claim; a referral of victims or families
 to psychosocial or material support; a note. Opening, closing and reopening a
 case, and adding incidents to it, are events too, so the events are the case's
-whole history.
+whole history. So are corrections: ``amend_case`` changes the title or summary
+(``case_amended``) and ``remove_incidents`` takes out an incident linked by mistake
+(``incident_removed``), each with a written reason and the previous values in the
+event, so nothing that was there is lost. The current summary is the opening one as
+amended since.
 
 Each event is a leaf of the custody log (``case.opened`` / ``case.updated``,
 entity ``case/<id>``) whose ``content_sha256`` covers the event's canonical
@@ -29,9 +33,9 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Self
+from typing import Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
@@ -44,17 +48,22 @@ from haven.case_events import (
     REMEDY_KINDS,
     REMEDY_STATUSES,
     SYSTEM_KINDS,
+    CaseAmendIn,
     CaseEventIn,
     CaseEventKind,
     CaseOutcome,
     CaseStatus,
+    IncidentIds,
+    IncidentsRemovalIn,
+    Summary,
+    Title,
     as_utc,
     event_record,
     record_bytes,
 )
 from haven.custody import Act
 from haven.errors import Conflict, InvalidInput, NotFound
-from haven.facts import CLOCK_SKEW, no_nul
+from haven.facts import CLOCK_SKEW
 from haven.models import CaseEventRow, CaseIncidentRow, CaseRow, IncidentRow, utcnow
 
 __all__ = [
@@ -65,6 +74,7 @@ __all__ = [
     "REMEDY_STATUSES",
     "SYSTEM_KINDS",
     "Case",
+    "CaseAmendIn",
     "CaseCoverage",
     "CaseEvent",
     "CaseEventIn",
@@ -74,9 +84,11 @@ __all__ = [
     "CaseStatus",
     "CaseSummary",
     "DueItem",
+    "IncidentsRemovalIn",
     "PersonalDetail",
     "add_event",
     "add_incidents",
+    "amend_case",
     "case_coverage",
     "case_row",
     "event_record",
@@ -86,11 +98,11 @@ __all__ = [
     "open_case",
     "open_personal",
     "record_bytes",
+    "remove_incidents",
     "set_status",
     "visible_cases",
 ]
 
-Text = Annotated[str, AfterValidator(no_nul)]
 _PURPOSE = "3 to 300 characters, e.g. 'arrange psychosocial follow-up'"
 
 
@@ -99,11 +111,9 @@ class CaseIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: Text = Field(min_length=3, max_length=200, description="No names of victims.")
-    incident_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
-        min_length=1, max_length=500
-    )
-    summary: Text = Field(default="", max_length=5000)
+    title: Title
+    incident_ids: IncidentIds
+    summary: Summary = ""
 
     @model_validator(mode="after")
     def _once(self) -> Self:
@@ -139,6 +149,7 @@ class Case(BaseModel):
 
     id: int
     title: str
+    summary: str = Field(description="The opening summary as amended since.")
     status: CaseStatus
     outcome: CaseOutcome | None
     exercise: bool
@@ -253,14 +264,28 @@ def _event_model(row: CaseEventRow, *, now: datetime) -> CaseEvent:
     )
 
 
+def _summary_of(events: Iterable[CaseEventRow]) -> str:
+    """The case's summary: the opening one, as the ``case_amended`` events changed it."""
+    summary = ""
+    for event in events:
+        if event.kind == CaseEventKind.CASE_OPENED.value:
+            summary = event.summary
+        elif event.kind == CaseEventKind.CASE_AMENDED.value and "summary" in event.detail.get(
+            "after", {}
+        ):
+            summary = str(event.detail["after"]["summary"])
+    return summary
+
+
 def _model(session: Session, row: CaseRow, *, now: datetime | None = None) -> Case:
     now = now or utcnow()
     events = session.scalars(
         select(CaseEventRow).where(CaseEventRow.case_id == row.id).order_by(CaseEventRow.id)
-    )
+    ).all()
     return Case(
         id=row.id,
         title=row.title,
+        summary=_summary_of(events),
         status=CaseStatus(row.status),
         outcome=CaseOutcome(row.outcome) if row.outcome else None,
         exercise=row.is_exercise,
@@ -538,6 +563,83 @@ def add_incidents(session: Session, case_id: int, *, incident_ids: list[str], ac
         fields={"detail": {"incident_ids": [r.id for r in rows]}},
         actor=actor,
     )
+    return _model(session, case)
+
+
+def amend_case(session: Session, case_id: int, *, data: CaseAmendIn, actor: Actor) -> Case:
+    """Correct an open case's title and/or summary, with a reason; the ``case_amended`` event
+    keeps the values before and after. ``InvalidInput`` naming the fields when nothing
+    changes."""
+    case = case_row(session, case_id, actor=actor)
+    _open(case)
+    opening_and_amendments = session.scalars(
+        select(CaseEventRow)
+        .where(
+            CaseEventRow.case_id == case.id,
+            CaseEventRow.kind.in_(
+                [CaseEventKind.CASE_OPENED.value, CaseEventKind.CASE_AMENDED.value]
+            ),
+        )
+        .order_by(CaseEventRow.id)
+    )
+    current = {"title": case.title, "summary": _summary_of(opening_and_amendments)}
+    wanted = {"title": data.title, "summary": data.summary}
+    given = {name: value for name, value in wanted.items() if value is not None}
+    if not given:
+        raise InvalidInput(
+            "give a new title or summary",
+            fields={"title": "give a new title or summary", "summary": "or a new summary"},
+        )
+    changed = {name: value for name, value in given.items() if value != current[name]}
+    if not changed:
+        raise InvalidInput(
+            f"nothing to amend: the {' and '.join(given)} {'is' if len(given) == 1 else 'are'}"
+            " already as given",
+            fields={name: f"same as the current {name}" for name in given},
+        )
+    detail = {
+        "reason": data.reason,
+        "before": {name: current[name] for name in changed},
+        "after": changed,
+    }
+    _append(session, case, kind=CaseEventKind.CASE_AMENDED, fields={"detail": detail}, actor=actor)
+    if "title" in changed:
+        case.title = changed["title"]
+    return _model(session, case)
+
+
+def remove_incidents(
+    session: Session, case_id: int, *, data: IncidentsRemovalIn, actor: Actor
+) -> Case:
+    """Take incidents linked by mistake out of an open case, with a reason (``incident_removed``
+    keeps which); the case keeps at least one incident. ``case_coverage`` no longer counts
+    them for this case."""
+    case = case_row(session, case_id, actor=actor)
+    _open(case)
+    present = set(incident_ids_of(session, case.id))
+    for index, incident_id in enumerate(data.incident_ids):
+        if incident_id not in present:
+            raise InvalidInput(
+                f"incident {incident_id} is not in case {case.id}",
+                fields={f"incident_ids[{index}]": "not in the case"},
+            )
+    if present <= set(data.incident_ids):
+        raise InvalidInput(
+            f"case {case.id} would be left without an incident",
+            fields={"incident_ids": "a case keeps at least one incident"},
+        )
+    for incident_id in data.incident_ids:
+        link = session.get(CaseIncidentRow, (case.id, incident_id))
+        assert link is not None  # checked above
+        session.delete(link)
+    _append(
+        session,
+        case,
+        kind=CaseEventKind.INCIDENT_REMOVED,
+        fields={"detail": {"incident_ids": data.incident_ids, "reason": data.reason}},
+        actor=actor,
+    )
+    session.flush()
     return _model(session, case)
 
 

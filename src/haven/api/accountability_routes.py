@@ -4,7 +4,9 @@ Commitments and the party type are recorded with ``notify`` and read with
 ``read_incidents``; attributions are recorded with ``verify``; the compliance
 record (internal: it may include unpublished incidents) needs ``read_incidents``.
 Cases are sensitive: every case route needs ``verify``, and opening an event's
-personal details needs ``read_sensitive`` too, with a purpose (audited). A case or
+personal details needs ``read_sensitive`` too, with a purpose (audited). Correcting a
+case (amending its title or summary, removing an incident linked by mistake) needs
+``verify`` and a written reason, and keeps what was there in the history. A case or
 incident the caller may not see answers 404. Attribution is a reported
 perpetrator, not a verdict.
 """
@@ -25,6 +27,7 @@ from haven.api.auth import CurrentActor, app_settings, database
 from haven.attributions import Attribution, AttributionIn
 from haven.cases import (
     Case,
+    CaseAmendIn,
     CaseEvent,
     CaseEventIn,
     CaseIn,
@@ -32,6 +35,7 @@ from haven.cases import (
     CaseStatus,
     CaseSummary,
     DueItem,
+    IncidentsRemovalIn,
     PersonalDetail,
 )
 from haven.commitments import Commitment, CommitmentIn, PartyProfile, PartyType
@@ -179,6 +183,26 @@ def _case_routes(router: APIRouter) -> None:
         return await db.awrite(
             lambda s: cases.add_incidents(s, case_id, incident_ids=body.incident_ids, actor=actor)
         )
+
+    @router.post("/cases/{case_id}/amend")
+    async def amend_case(
+        case_id: CaseId, body: CaseAmendIn, *, db: DB, actor: CurrentActor
+    ) -> Case:
+        """Correct an open case's title and/or summary, with a reason (history keeps both).
+
+        The ``case_amended`` event holds the values before and after and the reason.
+        """
+        return await db.awrite(lambda s: cases.amend_case(s, case_id, data=body, actor=actor))
+
+    @router.post("/cases/{case_id}/incidents/remove")
+    async def remove_incidents(
+        case_id: CaseId, body: IncidentsRemovalIn, *, db: DB, actor: CurrentActor
+    ) -> Case:
+        """Take incidents linked by mistake out of an open case, with a reason.
+
+        The ``incident_removed`` event keeps which and why; a case keeps at least one incident.
+        """
+        return await db.awrite(lambda s: cases.remove_incidents(s, case_id, data=body, actor=actor))
 
     @router.post("/cases/{case_id}/status")
     async def set_status(

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ValidationError
 from haven import attributions, case_files, cases, commitments, compliance
 from haven.accounts import SYSTEM
 from haven.attributions import AttributionIn
-from haven.case_events import CaseEventKind, CaseOutcome, CaseStatus
-from haven.cases import CaseEventIn, CaseIn
+from haven.case_events import SYSTEM_KINDS, CaseEventKind, CaseOutcome, CaseStatus
+from haven.cases import CaseAmendIn, CaseEventIn, CaseIn, IncidentsRemovalIn
 from haven.cli.base import _read, _settings, _write, acting, as_option, cli
 from haven.commitments import CommitmentIn, CommitmentKind, PartyType
 from haven.errors import InvalidInput
@@ -185,13 +185,18 @@ def _show(case: cases.Case) -> None:
     outcome = f" ({case.outcome.value})" if case.outcome else ""
     click.echo(f"case {case.id}{label}: {case.title} - {case.status.value}{outcome}")
     click.echo(f"incidents: {', '.join(case.incident_ids)}")
+    if case.summary:
+        click.echo(f"summary: {case.summary}")
     for event in case.events:
         status = f" {event.status}" if event.status else ""
         due = ""
         if event.due_at is not None:
             state = "done" if event.done_at else ("OVERDUE" if event.overdue else "open")
             due = f" due {event.due_at.isoformat()} ({state})"
-        extra = " ".join(x for x in (event.authority or "", event.reference or "") if x)
+        reason = event.detail.get("reason")
+        extra = " ".join(
+            x for x in (event.authority or "", event.reference or "", reason or "") if x
+        )
         click.echo(
             f"  {event.id}\t{event.at.isoformat()}\t{event.kind.value}{status}{due}"
             f"\t{extra}\tleaf {event.custody_leaf}"
@@ -226,7 +231,11 @@ def cases_open(
 
 @cases_group.command("add-event")
 @click.argument("case_id", type=int)
-@click.option("--kind", type=click.Choice([k.value for k in CaseEventKind]), required=True)
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in CaseEventKind if k not in SYSTEM_KINDS]),
+    required=True,
+)
 @click.option("--status", default=None, help="The kind's status (docs/accountability.md).")
 @click.option("--at", default=None, help="When it happened, ISO 8601 (default: now).")
 @click.option("--authority", default=None, help="The institution (ministry, UN body, court).")
@@ -275,6 +284,64 @@ def cases_add_incident(
         lambda s: cases.add_incidents(
             s, case_id, incident_ids=list(incident_ids), actor=acting(s, as_user)
         ),
+    )
+    _show(found)
+
+
+@cases_group.command("amend")
+@click.argument("case_id", type=int)
+@click.option("--title", default=None, help="The new title (no names of victims).")
+@click.option("--summary", default=None, help="The new summary, whole (no personal data).")
+@click.option("--reason", required=True, help="Why it is corrected, 3 to 500 characters.")
+@as_option
+@click.pass_context
+def cases_amend(
+    ctx: click.Context,
+    case_id: int,
+    *,
+    title: str | None,
+    summary: str | None,
+    reason: str,
+    as_user: str | None,
+) -> None:
+    """Correct an open case's title and/or summary; the history keeps the old values and the
+    reason.
+
+    Example:
+
+        haven cases amend 4 --title "Strikes on a fictional hospital, March" \
+            --reason "typo in the title"
+    """
+    data = _valid(CaseAmendIn, {"title": title, "summary": summary, "reason": reason})
+    found = _write(ctx, lambda s: cases.amend_case(s, case_id, data=data, actor=acting(s, as_user)))
+    _show(found)
+
+
+@cases_group.command("remove-incidents")
+@click.argument("case_id", type=int)
+@click.argument("incident_ids", nargs=-1, required=True)
+@click.option("--reason", required=True, help="Why they are taken out, 3 to 500 characters.")
+@as_option
+@click.pass_context
+def cases_remove_incidents(
+    ctx: click.Context,
+    /,
+    *,
+    case_id: int,
+    incident_ids: tuple[str, ...],
+    reason: str,
+    as_user: str | None,
+) -> None:
+    """Take incidents linked by mistake out of an open case (it keeps at least one); the
+    history keeps which and the reason.
+
+    Example:
+
+        haven cases remove-incidents 4 9a0b... --reason "a different hospital, linked by mistake"
+    """
+    data = _valid(IncidentsRemovalIn, {"incident_ids": list(incident_ids), "reason": reason})
+    found = _write(
+        ctx, lambda s: cases.remove_incidents(s, case_id, data=data, actor=acting(s, as_user))
     )
     _show(found)
 
