@@ -16,8 +16,10 @@ Narratives are decrypted for matching only; they are never logged or stored.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
@@ -140,14 +142,19 @@ def _facts(
     )
 
 
-def _report_facts(session: Session, report: ReportRow, *, narrative: bool = True) -> DedupFacts:
-    """The facts one report gives (``reports.facts``); with ``narrative``, its decrypted
-    narrative (for matching only)."""
-    facts = report.facts
-    text = ""
-    if narrative and report.sensitive:
-        opened = privacy.decrypt(session, report.sensitive, bound_to=f"report:{report.id}")
-        text = str(opened.get("narrative") or "")
+@dataclass(frozen=True, slots=True)
+class _Member:
+    """A report a candidate incident holds: the columns matching needs, not the whole row."""
+
+    report_id: str
+    incident_id: str
+    facts: dict[str, Any]
+    is_exercise: bool
+
+
+def _report_facts(member: _Member, *, narrative: str = "") -> DedupFacts:
+    """The facts one report gives (``reports.facts``), with its ``narrative`` when known."""
+    facts = member.facts
     point = facts.get("location")
     precision = facts.get("geo_precision")
     casualties: dict[str, dict[str, int]] = facts.get("casualties") or {}
@@ -163,11 +170,33 @@ def _report_facts(session: Session, report: ReportRow, *, narrative: bool = True
         killed=sum(int(v.get(CasualtyOutcome.KILLED, 0)) for v in casualties.values()),
         injured=sum(int(v.get(CasualtyOutcome.INJURED, 0)) for v in casualties.values()),
         name=facts.get("location_name") or "",
-        narrative=text,
-        exercise=report.is_exercise,
+        narrative=narrative,
+        exercise=member.is_exercise,
         facility_type=facts.get("facility_type"),
         detained=detained_count(casualties),
     )
+
+
+def _narratives(session: Session, members: list[_Member]) -> dict[str, str]:
+    """The decrypted narratives of ``members``' reports that have one (for matching only)."""
+    ids = [m.report_id for m in members]
+    found: dict[str, str] = {}
+    for report_id, sensitive in session.execute(
+        select(ReportRow.id, ReportRow.sensitive).where(
+            ReportRow.id.in_(ids), ReportRow.sensitive.is_not(None)
+        )
+    ):
+        if not sensitive:
+            continue
+        opened = privacy.decrypt(session, sensitive, bound_to=f"report:{report_id}")
+        found[report_id] = str(opened.get("narrative") or "")
+    return found
+
+
+def _incident(session: Session, incident_id: str) -> IncidentRow:
+    found = session.get(IncidentRow, incident_id)
+    assert found is not None  # a candidate's incident, read in this transaction
+    return found
 
 
 def _types(session: Session, ids: list[str]) -> dict[str, list[str]]:
@@ -193,11 +222,10 @@ def _published_sources(session: Session, incident_id: str) -> list[int]:
     )
 
 
-def _candidates(
-    session: Session, row: IncidentRow, *, actor: Actor
-) -> list[tuple[ReportRow, IncidentRow]]:
-    """Reports whose dates may be within the tolerance, with their open incident of the same
-    country and kind.
+def _candidates(session: Session, row: IncidentRow, *, actor: Actor) -> list[_Member]:
+    """Reports whose dates may be within the tolerance, of open incidents of the same
+    country and kind (only the columns matching needs: loading whole rows was most of an
+    import's time).
 
     One query finds both kinds: the reports of incidents whose own (first report's) date
     is near, and the near reports of incidents holding several (a later member may be
@@ -231,11 +259,11 @@ def _candidates(
         ),
     )
     query = (
-        select(ReportRow, IncidentRow)
+        select(ReportRow.id, ReportRow.incident_id, ReportRow.facts, ReportRow.is_exercise)
         .join(IncidentRow, ReportRow.incident_id == IncidentRow.id)
         .where(*shared, or_(by_incident_date, IncidentRow.report_count > 1))
     )
-    found = [(report, incident) for report, incident in session.execute(query)]
+    found = [_Member(*columns) for columns in session.execute(query)]
     sources = set(_published_sources(session, row.id))
     if not sources or not found:
         return found
@@ -243,12 +271,12 @@ def _candidates(
         incident_id
         for incident_id, source_id in session.execute(
             select(ReportRow.incident_id, ReportRow.source_id).where(
-                ReportRow.incident_id.in_({i.id for _, i in found})
+                ReportRow.incident_id.in_({m.incident_id for m in found})
             )
         )
         if source_id in sources
     }
-    return [(r, i) for r, i in found if i.id not in same_dataset]
+    return [m for m in found if m.incident_id not in same_dataset]
 
 
 def _suggest(
@@ -296,22 +324,27 @@ def consolidate(
         return DedupOutcome(incident_id=row.id)
     types = _types(session, [row.id])[row.id]
     plain = [_facts(session, row, types=types, narrative=False)]
-    plain += [_report_facts(session, r, narrative=False) for r, _ in members]
+    plain += [_report_facts(m) for m in members]
     i, j = candidate_pairs(DedupRecords.from_facts(plain))
     near = [members[int(k) - 1] for k in j[i == 0]]
     if not near:
         return DedupOutcome(incident_id=row.id)
+    told = _narratives(session, near)
     records = DedupRecords.from_facts(
-        [_facts(session, row, types=types), *(_report_facts(session, r) for r, _ in near)]
+        [
+            _facts(session, row, types=types),
+            *(_report_facts(m, narrative=told.get(m.report_id, "")) for m in near),
+        ]
     )
     j = np.arange(1, len(near) + 1)
     matrix = features(records, (np.zeros(len(j), dtype=np.int64), j))
     scores = score_features(matrix)
-    best = best_by_incident([inc.id for _, inc in near], scores, comparable=comparable(matrix))
+    best = best_by_incident([m.incident_id for m in near], scores, comparable=comparable(matrix))
     ranked = sorted(best.values(), key=lambda k: -float(scores[k]))
     chosen = pick_merge([float(scores[k]) for k in ranked]) if auto_merge else None
     if chosen is not None:
-        other, score = near[ranked[chosen]][1], float(scores[ranked[chosen]])
+        other = _incident(session, near[ranked[chosen]].incident_id)
+        score = float(scores[ranked[chosen]])
         done = merge_rows(session, other, gone=row, actor=actor, automatic=True, score=score)
         return DedupOutcome(incident_id=other.id, merge=done)
     outcome = DedupOutcome(incident_id=row.id)
@@ -322,7 +355,7 @@ def consolidate(
                 _suggest(
                     session,
                     row,
-                    other=near[k][1],
+                    other=_incident(session, near[k].incident_id),
                     score=float(scores[k]),
                     values=values,
                     actor=actor,
