@@ -57,18 +57,19 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    """Settings for a fresh, empty database of each kind."""
+    """Settings for a fresh, empty database of each kind (no background forecast warm-up:
+    a test that wants it turns ``forecast_warmup`` on)."""
     if request.param == "sqlite":
-        return Settings(data_dir=tmp_path)
+        return Settings(data_dir=tmp_path, forecast_warmup=False)
     server: PostgresServer = request.getfixturevalue("postgres_server")
     url = server.create_database(f"t_{uuid.uuid4().hex[:16]}")
-    return Settings(data_dir=tmp_path, database_url=url)
+    return Settings(data_dir=tmp_path, database_url=url, forecast_warmup=False)
 
 
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
     """Settings for a fresh SQLite database only (for tests of SQLite behaviour)."""
-    return Settings(data_dir=tmp_path)
+    return Settings(data_dir=tmp_path, forecast_warmup=False)
 
 
 @pytest.fixture

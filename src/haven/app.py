@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 
-from haven import custody
+from haven import custody, forecast_warmup
 from haven.api import build_router
 from haven.api.accountability_routes import build_accountability_router
 from haven.api.alert_routes import build_alert_router
@@ -74,8 +74,11 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         signer = asyncio.create_task(_sign_heads(database, settings))
+        warmup = _app.state.forecast_warmup = forecast_warmup.start(database, settings)
         yield
         signer.cancel()
+        if warmup is not None:
+            await asyncio.to_thread(warmup.stop)
         if owns_db:
             database.close()
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -13,13 +17,13 @@ from sqlalchemy.orm import Session
 from haven.accounts import Actor, Permission, require
 from haven.errors import InvalidInput
 from haven.forecast import (
+    Event,
     FloatArray,
     Panel,
     Stream,
     UnitKind,
     baseline,
     build_panel,
-    data_version,
     features,
     fit,
     health_months,
@@ -31,7 +35,14 @@ from haven.forecast import (
 )
 from haven.settings import Settings
 
-__all__ = ["UnitForecast", "UnitForecasts", "forecast_units"]
+__all__ = [
+    "CACHE_SIZE",
+    "UnitForecast",
+    "UnitForecasts",
+    "clear_cache",
+    "forecast_units",
+    "input_digest",
+]
 
 
 class UnitForecast(BaseModel):
@@ -111,20 +122,69 @@ def _choose(panel: Panel, settings: Settings, *, at: int) -> tuple[str, str, dic
     return best, reason, scores
 
 
-_CACHE: dict[tuple[Any, ...], UnitForecasts] = {}
+CACHE_SIZE = 32
+"""Answers kept (least recently used dropped first): a few views × kinds × months × labels."""
+
+_CACHE: OrderedDict[tuple[Any, ...], UnitForecasts] = OrderedDict()
+_PENDING: dict[tuple[Any, ...], Future[UnitForecasts]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def _cache_key(
-    session: Session, actor: Actor, *, settings: Settings, extra: tuple[Any, ...]
-) -> tuple[Any, ...]:
-    who = (actor.role.value, actor.organisation_id, tuple(sorted(actor.countries)))
-    knobs = (
+def input_digest(events: Sequence[Event], *, unplaced: int, facilities: Mapping[str, int]) -> str:
+    """A digest of everything a forecast is computed from, in a canonical order.
+
+    Two callers whose visible incidents yield the same events (and the same
+    unplaced count and facility counts) get the same digest, whoever they are;
+    a caller who sees one incident more or less gets another one.
+    """
+    lines = sorted(f"{e.unit}\t{e.country}\t{e.month:%Y-%m}\t{e.stream.value}" for e in events)
+    lines.append(f"unplaced\t{unplaced}")
+    lines.extend(f"facilities\t{unit}\t{n}" for unit, n in sorted(facilities.items()))
+    return hashlib.blake2b("\n".join(lines).encode(), digest_size=20).hexdigest()
+
+
+def _knobs(settings: Settings) -> tuple[Any, ...]:
+    return (
         settings.forecast_method,
         settings.forecast_half_life_months,
         settings.forecast_validation_months,
     )
-    return (str(session.get_bind().engine.url), who, knobs, data_version(session), *extra)
+
+
+def _cached(key: tuple[Any, ...], compute: Callable[[], UnitForecasts]) -> UnitForecasts:
+    """The answer under ``key``: cached, awaited from a caller already computing it, or computed.
+
+    Only one caller computes a given key at a time; others with the same key wait for
+    its answer (or its error) instead of fitting the same model again.
+    """
+    mine: Future[UnitForecasts] = Future()
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+        pending = _PENDING.setdefault(key, mine)
+    if pending is not mine:
+        return pending.result()
+    try:
+        result = compute()
+    except BaseException as exc:
+        with _CACHE_LOCK:
+            del _PENDING[key]
+        mine.set_exception(exc)
+        raise
+    with _CACHE_LOCK:
+        del _PENDING[key]
+        _CACHE[key] = result
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    mine.set_result(result)
+    return result
+
+
+def clear_cache() -> None:
+    """Forget every cached answer (answers being computed are kept by their callers)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
 
 
 def _nothing(kind: UnitKind, *, month: date | None, exercise: bool, unplaced: int) -> UnitForecasts:
@@ -154,13 +214,16 @@ def forecast_units(
 
     ``month`` defaults to the month after the last recorded attack. Only incidents
     before ``month`` that ``actor`` may see are used; exercise and real data are
-    never mixed (``exercise`` picks which). Answers are cached until incidents change.
+    never mixed (``exercise`` picks which).
+
+    Answers are cached under a digest of the input itself (``input_digest`` of the
+    events ``load_events`` returns for ``actor``), the forecast settings, ``kind``,
+    the month forecast and ``exercise``, never under who asks: callers who see the
+    same incidents share one fit, and a caller is only ever served an answer built
+    from exactly the incidents they may see. Loading the events runs on every call;
+    only the fit is saved.
     """
     require(actor, Permission.READ_INCIDENTS)
-    key = _cache_key(session, actor, settings=settings, extra=(kind, month, exercise))
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
     events, unplaced, facilities = load_events(session, actor=actor, kind=kind, exercise=exercise)
     if not any(e.stream is Stream.HEALTH for e in events):
         return _nothing(kind, month=month, exercise=exercise, unplaced=unplaced)
@@ -169,6 +232,35 @@ def forecast_units(
     at = month_index(target, start=first)
     if at < 1:
         raise InvalidInput("no history before that month", fields={"month": target.isoformat()[:7]})
+    digest = input_digest(events, unplaced=unplaced, facilities=facilities)
+    key = (digest, _knobs(settings), kind, target, exercise)
+    return _cached(
+        key,
+        lambda: _compute(
+            events,
+            settings,
+            kind=kind,
+            target=target,
+            exercise=exercise,
+            unplaced=unplaced,
+            facilities=facilities,
+        ),
+    )
+
+
+def _compute(
+    events: list[Event],
+    settings: Settings,
+    *,
+    kind: UnitKind,
+    target: date,
+    exercise: bool,
+    unplaced: int,
+    facilities: dict[str, int],
+) -> UnitForecasts:
+    """Fit (or apply the baseline) and forecast every unit for ``target``: the slow part."""
+    first, data_through = health_months(events)
+    at = month_index(target, start=first)
     panel = build_panel(events, kind=kind, start=first, end=target, facilities=facilities)
     method, reason, scores = _choose(panel, settings, at=at)
     probability, mean = _predict(panel, method, at=at, half_life=settings.forecast_half_life_months)
@@ -193,8 +285,4 @@ def forecast_units(
             for i, unit in enumerate(panel.units)
         ],
     )
-    with _CACHE_LOCK:
-        if len(_CACHE) > 32:
-            _CACHE.clear()
-        _CACHE[key] = result
     return result

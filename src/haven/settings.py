@@ -341,6 +341,22 @@ class Settings(BaseSettings):
         description="Half-life of the exponentially decayed counts (features and baseline), "
         "in months.",
     )
+    forecast_warmup: bool = Field(
+        default=True,
+        description=(
+            "`haven serve` computes the forecasts that pages ask for first (H3 cells, the "
+            "facility page's month and the map overlay's, from every incident) in a background "
+            "thread at start and again whenever incidents or facilities change or a month "
+            "begins, so that a page does not wait for the model fit (docs/web.md)."
+        ),
+    )
+    forecast_warmup_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=86_400,
+        description="How often the forecast warm-up checks whether incidents or facilities "
+        "changed, in seconds.",
+    )
     facility_risk_alert_threshold: float = Field(
         default=0.6,
         ge=0,
