@@ -37,7 +37,12 @@ from tests.support.facilities import (
     facility_points,
     movement_json,
 )
-from tests.support.routing import MATRIX_CLOSURE_JSON, matrix_closure, matrix_route_params
+from tests.support.routing import (
+    MATRIX_CLOSURE_JSON,
+    matrix_closure,
+    matrix_obstruction,
+    matrix_route_params,
+)
 
 OWN, OTHER = "Alpha Clinic Network", "Beta Relief"
 ROLES: list[Role | None] = [None, *Role]  # None: anonymous
@@ -839,6 +844,29 @@ MATRIX: dict[
         verify_record(),
     ),
     ("POST", "/api/cases/{case_id}/incidents/remove"): (_case_removal, verify_record()),
+    ("GET", "/api/closures/proposals"): (
+        lambda w: (
+            matrix_obstruction(w.db, w.settings),
+            Call("GET", "/api/closures/proposals"),
+        )[1],
+        needs(P.READ_INCIDENTS),
+    ),
+    ("POST", "/api/closures/proposals/{incident_id}/accept"): (
+        lambda w: Call(
+            "POST",
+            f"/api/closures/proposals/{matrix_obstruction(w.db, w.settings)}/accept",
+            json={"kind": "checkpoint"},
+        ),
+        needs(P.MANAGE_FACILITIES, ok=201),
+    ),
+    ("POST", "/api/closures/proposals/{incident_id}/dismiss"): (
+        lambda w: Call(
+            "POST",
+            f"/api/closures/proposals/{matrix_obstruction(w.db, w.settings)}/dismiss",
+            json={"reason": "matrix dismissal"},
+        ),
+        needs(P.MANAGE_FACILITIES),
+    ),
 }
 
 SENSITIVE_VARIANTS: dict[tuple[str, str], Callable[[World], Call]] = {

@@ -310,6 +310,24 @@ class Settings(BaseSettings):
         le=3650,
         description="Incidents older than this many days no longer raise road risk.",
     )
+    closure_proposal_days: int = Field(
+        default=7,
+        ge=1,
+        le=365,
+        description=(
+            "Obstruction incidents of the last this many days, located exactly and near a road, "
+            "are proposed to coordinators as road closures (docs/routing.md)."
+        ),
+    )
+    closure_proposal_distance_m: float = Field(
+        default=150.0,
+        ge=1.0,
+        le=5000.0,
+        description=(
+            "An obstruction incident is proposed as a road closure only when a road of the "
+            "imported network passes within this many metres of it."
+        ),
+    )
     corridor_check_interval_seconds: float = Field(
         default=900.0,
         ge=0,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import networkx as nx
@@ -85,3 +85,28 @@ MATRIX_CLOSURE_JSON = {
     "geometry": {"type": "Point", "coordinates": [24.94, 60.17]},
     "exercise": True,
 }
+
+
+def matrix_obstruction(db: Database, settings: object) -> str:
+    """A fresh TLP:GREEN obstruction incident on a Helsinki road, proposed as a closure
+    (auth matrix); returns its id."""
+    from haven.routing import load_network  # noqa: PLC0415
+    from haven.taxonomy import SsaAttackType  # noqa: PLC0415
+
+    matrix_route_params(db, settings)
+    with db.read() as session:
+        network = load_network(session, settings)  # type: ignore[arg-type]
+    node = int(np.hypot(network.lon - 24.94, network.lat - 60.17).argmin())
+    body = reports.ReportIn.model_validate(
+        {
+            "id": str(uuid.uuid4()),
+            "source": {"name": "matrix (fictional)", "kind": "form"},
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "location": {"lon": float(network.lon[node]), "lat": float(network.lat[node])},
+            "geo_precision": 1,
+            "country": "FIN",
+            "attack_types": [SsaAttackType.OBSTRUCTION.value],
+            "tlp": "green",
+        }
+    )
+    return db.write(lambda s: reports.submit(s, body, actor=SYSTEM)).incident_id

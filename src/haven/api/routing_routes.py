@@ -1,8 +1,9 @@
 """Routing endpoints: routes, the road network's status, closures (thin shells over haven.routing).
 
-Reading routes, the network status and closures needs ``read_incidents`` (a route
-lists the incidents it passes near); adding and ending closures needs
-``manage_facilities`` (coordinators, admins). Points in the query string are
+Reading routes, the network status, closures and closure proposals needs
+``read_incidents`` (a route lists the incidents it passes near); adding and ending
+closures, and accepting or dismissing proposals, needs ``manage_facilities``
+(coordinators, admins). Points in the query string are
 ``lat,lon`` (latitude first, as people type them); every answer is GeoJSON order.
 """
 
@@ -23,6 +24,8 @@ from haven.errors import InvalidInput
 from haven.geo import LonLat
 from haven.models import utcnow
 from haven.routing import Closure, ClosureIn, RoadImport, Route, RouteMode
+from haven.routing import proposals as closure_proposals
+from haven.routing.proposals import ClosureProposal, Dismissal, ProposalAccept, ProposalDismiss
 from haven.settings import Settings
 
 __all__ = ["build_routing_router", "parse_lat_lon"]
@@ -30,6 +33,7 @@ __all__ = ["build_routing_router", "parse_lat_lon"]
 DB = Annotated[Database, Depends(database)]
 AppSettings = Annotated[Settings, Depends(app_settings)]
 ClosureId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The closure's id.")]
+IncidentId = Annotated[str, Path(max_length=64, description="The obstruction incident's id.")]
 
 
 def _iso_only(value: object) -> object:
@@ -150,9 +154,60 @@ def _closure_endpoints(router: APIRouter) -> None:
         return await db.awrite(lambda s: routing.end_closure(s, closure_id, actor=actor))
 
 
+def _proposal_endpoints(router: APIRouter) -> None:
+    @router.get("/closures/proposals")
+    def list_proposals(
+        *,
+        db: DB,
+        settings: AppSettings,
+        actor: CurrentActor,
+        exercise: Annotated[
+            bool, Query(description="Exercise proposals instead of real ones (never mixed).")
+        ] = False,
+    ) -> list[ClosureProposal]:
+        """Recent obstruction incidents near a road that no coordinator has decided on yet."""
+        with db.read() as session:
+            return closure_proposals.list_proposals(
+                session, settings, actor=actor, exercise=exercise
+            )
+
+    @router.post("/closures/proposals/{incident_id}/accept", status_code=201)
+    async def accept_proposal(
+        incident_id: IncidentId,
+        body: ProposalAccept,
+        *,
+        db: DB,
+        settings: AppSettings,
+        actor: CurrentActor,
+    ) -> Closure:
+        """Close the road near the incident (the kind chosen here); routes change at once."""
+        return await db.awrite(
+            lambda s: closure_proposals.accept_proposal(
+                s, incident_id, body=body, settings=settings, actor=actor
+            )
+        )
+
+    @router.post("/closures/proposals/{incident_id}/dismiss")
+    async def dismiss_proposal(
+        incident_id: IncidentId,
+        body: ProposalDismiss,
+        *,
+        db: DB,
+        settings: AppSettings,
+        actor: CurrentActor,
+    ) -> Dismissal:
+        """Decide not to close the road, with a written reason; it is not proposed again."""
+        return await db.awrite(
+            lambda s: closure_proposals.dismiss_proposal(
+                s, incident_id, body=body, settings=settings, actor=actor
+            )
+        )
+
+
 def build_routing_router() -> APIRouter:
     """The routing routes under ``/api``."""
     router = APIRouter(prefix="/api", tags=["routing"])
     _route_endpoint(router)
+    _proposal_endpoints(router)
     _closure_endpoints(router)
     return router

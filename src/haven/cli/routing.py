@@ -1,4 +1,4 @@
-"""Commands on routing: import the road network, plan a route, manage closures."""
+"""Commands on routing: import the road network, plan a route, manage closures and proposals."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from haven.accounts import SYSTEM
 from haven.api.routing_routes import parse_lat_lon
 from haven.cli.base import _read, _settings, _write, acting, as_option, cli, iso_time
 from haven.errors import InvalidInput
-from haven.routing import ClosureIn, ClosureKind, Route, RouteMode
+from haven.routing import ClosureIn, ClosureKind, Route, RouteMode, proposals
+from haven.routing.proposals import ClosureProposal, ProposalAccept, ProposalDismiss
 
 
 @cli.group("roads")
@@ -244,3 +245,114 @@ def closures_end(ctx: click.Context, *, closure_id: int, as_user: str | None) ->
     """
     done = _write(ctx, lambda s: routing.end_closure(s, closure_id, actor=acting(s, as_user)))
     click.echo(f"closure {done.id} ended")
+
+
+def _proposal_line(item: ClosureProposal) -> str:
+    label = " [exercise]" if item.exercise else ""
+    lon, lat = item.road_point
+    return (
+        f"{item.incident_id}\t{item.occurred_at:%Y-%m-%d %H:%M}\t{item.certainty}\t"
+        f"{item.distance_m:.0f} m from the road at {lat:.5f},{lon:.5f}{label}"
+    )
+
+
+@closures_group.command("proposals")
+@click.option("--exercise", is_flag=True, help="Exercise proposals instead of real ones.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def closures_proposals(ctx: click.Context, *, exercise: bool, as_json: bool) -> None:
+    """List recent obstruction incidents near a road that no coordinator has decided on.
+
+    Example:
+
+        haven closures proposals --exercise
+    """
+    settings = _settings(ctx)
+    found = _read(
+        ctx,
+        lambda s: proposals.list_proposals(s, settings, actor=SYSTEM, exercise=exercise),
+    )
+    if as_json:
+        click.echo(json.dumps([p.model_dump(mode="json") for p in found]))
+        return
+    if not found:
+        click.echo("no closure proposals")
+    for item in found:
+        click.echo(_proposal_line(item))
+
+
+@closures_group.command("accept")
+@click.argument("incident_id", metavar="INCIDENT")
+@click.option("--kind", type=click.Choice([k.value for k in ClosureKind]), required=True,
+              help="What to put on the road: closure, checkpoint or no_go.")  # fmt: skip
+@click.option("--name", default=None, help="Default: 'Obstruction reported DATE'.")
+@click.option("--radius", type=click.FloatRange(0, 50_000), default=30.0, show_default=True,
+              help="Buffer around the nearest point of the road, metres.")  # fmt: skip
+@click.option("--delay", type=click.FloatRange(0, 86_400), default=600.0, show_default=True,
+              help="Checkpoint delay, seconds.")  # fmt: skip
+@click.option("--until", "valid_until", default=None, help="ISO 8601 end (default: until ended).")
+@as_option
+@click.pass_context
+def closures_accept(
+    ctx: click.Context,
+    *,
+    incident_id: str,
+    kind: str,
+    name: str | None,
+    radius: float,
+    delay: float,
+    valid_until: str | None,
+    as_user: str | None,
+) -> None:
+    """Accept a proposal: close the road near an obstruction incident.
+
+    Example:
+
+        haven closures accept 0b6c…e1 --kind checkpoint --delay 900
+    """
+    settings = _settings(ctx)
+    try:
+        body = ProposalAccept(
+            kind=ClosureKind(kind),
+            name=name,
+            radius_m=radius,
+            delay_s=delay,
+            valid_until=iso_time(valid_until, "until"),
+        )
+    except ValidationError as exc:
+        raise InvalidInput.from_validation(exc.errors()) from exc
+    made = _write(
+        ctx,
+        lambda s: proposals.accept_proposal(
+            s, incident_id, body=body, settings=settings, actor=acting(s, as_user)
+        ),
+    )
+    click.echo(f"closure {made.id} added: {made.kind} {made.name!r} from incident {incident_id}")
+
+
+@closures_group.command("dismiss")
+@click.argument("incident_id", metavar="INCIDENT")
+@click.option("--reason", required=True, help="Why no closure (3 to 500 characters).")
+@as_option
+@click.pass_context
+def closures_dismiss(
+    ctx: click.Context, *, incident_id: str, reason: str, as_user: str | None
+) -> None:
+    """Dismiss a proposal with a written reason; the incident is not proposed again.
+
+    Example:
+
+        haven closures dismiss 0b6c…e1 --reason "Checkpoint lifted, confirmed by the driver"
+    """
+    settings = _settings(ctx)
+    try:
+        body = ProposalDismiss(reason=reason)
+    except ValidationError as exc:
+        raise InvalidInput.from_validation(exc.errors()) from exc
+    done = _write(
+        ctx,
+        lambda s: proposals.dismiss_proposal(
+            s, incident_id, body=body, settings=settings, actor=acting(s, as_user)
+        ),
+    )
+    click.echo(f"proposal from incident {done.incident_id} dismissed")

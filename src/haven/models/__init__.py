@@ -12,6 +12,7 @@ from haven.models.accountability import (
     PartyCommitmentRow,
 )
 from haven.models.base import NAMING, Base, UTCDateTime, utcnow
+from haven.models.closure_proposals import ClosureProposalDismissalRow
 from haven.models.corridors import (
     CorridorObservationRow,
     CorridorRow,
@@ -76,6 +77,7 @@ __all__ = [
     "CaseEventRow",
     "CaseIncidentRow",
     "CaseRow",
+    "ClosureProposalDismissalRow",
     "CorrectionRow",
     "CorridorObservationRow",
     "CorridorRow",

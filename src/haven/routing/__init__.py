@@ -4,8 +4,9 @@ Modules, one job each: ``osm`` (read drivable ways), ``build`` (ways → graph),
 ``network`` (the CSR arrays and their file), ``spatial`` (snapping, edge search),
 ``engine`` (the customizable contraction hierarchy), ``trips`` (paths between
 points snapped onto roads), ``closures`` (closures,
-checkpoints, no-go areas), ``conditions`` (closures and incident risk → edge
-weights), ``routes`` (routes and travel-time matrices), ``store`` (import, load),
+checkpoints, no-go areas), ``proposals`` (closures proposed from obstruction
+incidents), ``conditions`` (closures and incident risk → edge weights), ``routes``
+(routes and travel-time matrices), ``store`` (import, load),
 ``demo`` (the exercise scenario). Import the public names from ``haven.routing``.
 """
 

@@ -1,24 +1,31 @@
-"""The routing part of the demo: the Helsinki road extract and one EXERCISE closure."""
+"""The routing part of the demo: the Helsinki road extract, one EXERCISE closure and one
+EXERCISE obstruction incident on a road (a closure proposal for coordinators)."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from haven import reports
 from haven.accounts import SYSTEM
 from haven.db import Database
-from haven.models import RoadClosureRow
+from haven.models import ReportRow, RoadClosureRow, utcnow
 from haven.routing.closures import ClosureIn, ClosureKind, create_closure
 from haven.routing.store import RoadImport, import_network, latest_import, load_network
 from haven.settings import Settings
+from haven.taxonomy import SsaAttackType
 
-__all__ = ["DEMO_CLOSURE", "HELSINKI_FILE", "import_helsinki", "load_demo"]
+__all__ = ["DEMO_CLOSURE", "DEMO_OBSTRUCTION", "HELSINKI_FILE", "import_helsinki", "load_demo"]
 
 HELSINKI_FILE = "helsinki_osm_extract.osm.pbf"
 DEMO_CLOSURE = "EXERCISE: road closed near the centre (fictional)"
+DEMO_OBSTRUCTION = uuid.UUID("5f1c2a9e-0b7d-4c3e-9a61-3e2f7d0c4b18")
+"""The report id of the exercise obstruction incident (fixed, so the demo adds it once)."""
 
 
 def import_helsinki(db: Database, settings: Settings, *, datasets: Path) -> RoadImport:
@@ -54,8 +61,36 @@ def _add_closure(session: Session, settings: Settings) -> None:
     )
 
 
+def _add_obstruction(session: Session, settings: Settings) -> None:
+    """An EXERCISE obstruction incident a few metres off a road north-east of the centre."""
+    if session.get(ReportRow, str(DEMO_OBSTRUCTION)) is not None:
+        return
+    network = load_network(session, settings)
+    west, south, east, north = network.bounds()
+    target = ((west + east) / 2 + 0.004, (south + north) / 2 + 0.002)
+    node = int(np.hypot(network.lon - target[0], network.lat - target[1]).argmin())
+    body = reports.ReportIn.model_validate(
+        {
+            "id": str(DEMO_OBSTRUCTION),
+            "source": {"name": "EXERCISE scenario (fictional)", "kind": "form"},
+            "occurred_at": (utcnow() - timedelta(hours=1)).isoformat(),
+            "location": {"lon": float(network.lon[node]), "lat": float(network.lat[node]) + 1e-4},
+            "geo_precision": 1,
+            "country": "FIN",
+            "location_name": "EXERCISE: checkpoint stopping ambulances (fictional)",
+            "narrative": "EXERCISE: a checkpoint stops ambulances on this road (fictional).",
+            "attack_types": [SsaAttackType.OBSTRUCTION.value],
+            "tlp": "green",
+            "exercise": True,
+        }
+    )
+    reports.submit(session, body, actor=SYSTEM)
+
+
 def load_demo(db: Database, *, settings: Settings | None, datasets: Path) -> None:
-    """Import the Helsinki extract and add one EXERCISE closure; running it again changes nothing.
+    """Import the Helsinki extract, add one EXERCISE closure and one EXERCISE obstruction incident.
+
+    Running it again changes nothing.
 
     Without settings, or when the extract is not at hand, it does nothing.
     """
@@ -63,3 +98,4 @@ def load_demo(db: Database, *, settings: Settings | None, datasets: Path) -> Non
         return
     import_helsinki(db, settings, datasets=datasets)
     db.write(lambda s: _add_closure(s, settings))
+    db.write(lambda s: _add_obstruction(s, settings))

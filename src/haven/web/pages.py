@@ -36,6 +36,7 @@ from haven.sessions import WebSession
 from haven.settings import Settings
 from haven.web import dashboard, views
 from haven.web.i18n import LANG_COOKIE, LANGUAGES, negotiate
+from haven.web.proposal_views import proposal_context
 from haven.web.render import render
 
 __all__ = ["STATIC_DIR", "build_page_router"]
@@ -220,7 +221,10 @@ def build_page_router() -> APIRouter:
             request,
             db,
             template="map.html",
-            load=lambda s, a: dashboard.context(s, a, query=query),
+            load=lambda s, a: (
+                dashboard.context(s, a, query=query)
+                | proposal_context(s, a, settings=request.app.state.settings)
+            ),
             twin="/api/incidents" + (f"?{query.query_string()}" if query.query_string() else ""),
         )
 
