@@ -295,3 +295,28 @@ def test_the_forecast_layer_draws_cells_with_popups_in_chromium(
     assert axe_violations(page) == []
     assert errors == []
     context.close()
+
+
+def test_a_forecast_resting_on_old_history_says_how_old(
+    web: TestClient, db: Database, *, settings: Settings
+) -> None:
+    site = add_facility(db, location=SITE, name="Clinic of Old History (fictional)")
+    _history(db, now=datetime.now(UTC) - timedelta(days=365))  # the newest attack a year ago
+    sign_in(web, "ana.analyst")
+    html = web.get(f"/facilities/{site}").text
+    expected = _expected(db, site, settings=settings, exercise=False)
+    through = next(p for p in expected.parts if p.name == "forecast").detail["data_through"]
+    year, month = map(int, through.split("-"))
+    gap = (expected.month.year - year) * 12 + expected.month.month - month
+    assert gap >= views.STALE_MONTHS
+    assert 'id="risk-stale"' in html
+    assert f"is from {through}, {gap} months before the month forecast" in html
+    french = web.get(f"/facilities/{site}", headers={"Accept-Language": "fr"}).text
+    assert f"date de {through}, {gap} mois avant le mois prévu" in french
+
+
+def test_a_forecast_on_recent_history_has_no_age_note(web: TestClient, db: Database) -> None:
+    site = add_facility(db, location=SITE)
+    _history(db, now=datetime.now(UTC))
+    sign_in(web, "ana.analyst")
+    assert 'id="risk-stale"' not in web.get(f"/facilities/{site}").text

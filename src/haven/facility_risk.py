@@ -206,6 +206,9 @@ def _forecast_part(row: FacilityRow, forecasts: UnitForecasts | None) -> RiskPar
         "h3_cell": cell,
         "method": forecasts.method if forecasts else None,
         "expected_count": found.expected_count if found else 0.0,
+        "data_through": (
+            forecasts.data_through.isoformat()[:7] if forecasts and forecasts.data_through else None
+        ),
     }
     return _part("forecast", found.probability if found else 0.0, detail=detail)
 

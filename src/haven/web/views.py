@@ -35,6 +35,7 @@ __all__ = [
     "FACILITY_TYPE_LABELS",
     "RESOURCE_LABELS",
     "SOURCE_TYPE_LABELS",
+    "STALE_MONTHS",
     "STATE_LABELS",
     "ReportLine",
     "RiskView",
@@ -135,6 +136,14 @@ class RiskView(BaseModel):
     note: Literal["not_allowed", "no_forecast"] | None = None
     """Why the score (``not_allowed``: the viewer may not see it) or its forecast part
     (``no_forecast``: no attack on health care the viewer may see is recorded) is missing."""
+    data_through: str | None = None
+    """``YYYY-MM`` of the newest attack on health care the forecast rests on, when that is
+    ``STALE_MONTHS`` or more months before the month forecast (``stale_months``)."""
+    stale_months: int | None = None
+
+
+STALE_MONTHS = 3
+"""A forecast whose newest attack is this many months (or more) before its month says so."""
 
 
 def facility_risk_view(
@@ -155,7 +164,16 @@ def facility_risk_view(
         return RiskView(risk=None, note="not_allowed")
     forecast = next(p for p in risk.parts if p.name == "forecast")
     method = forecast.detail.get("method")
-    return RiskView(risk=risk, note="no_forecast" if method in {None, "none"} else None)
+    if method in {None, "none"}:
+        return RiskView(risk=risk, note="no_forecast")
+    through = forecast.detail.get("data_through")
+    if not through:
+        return RiskView(risk=risk)
+    year, month = (int(x) for x in str(through).split("-"))
+    gap = (risk.month.year - year) * 12 + risk.month.month - month
+    if gap < STALE_MONTHS:
+        return RiskView(risk=risk)
+    return RiskView(risk=risk, data_through=through, stale_months=gap)
 
 
 class ReportLine(BaseModel):
