@@ -14,14 +14,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from haven import case_files, cases, custody, custody_check, notifications
+from haven import accounts, case_files, cases, custody, custody_check, notifications
 from haven.accounts import SYSTEM, Role
 from haven.case_events import record_bytes
 from haven.cases import CaseEventIn, CaseEventKind, CaseIn, CaseOutcome, CaseStatus
 from haven.cli import cli
 from haven.db import Database, open_database
 from haven.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from haven.models import AuditEventRow, CaseEventRow, CustodyLeafRow, PartyRow
+from haven.models import AuditEventRow, CaseEventRow, CustodyLeafRow, PartyRow, UserRow
+from haven.sessions import password_hasher
 from haven.settings import Settings
 from tests.conftest import make_token
 from tests.support.accountability import add_incident, notified_strike
@@ -385,10 +386,18 @@ def test_the_demo_opens_one_exercise_case(
     from haven import accountability_demo, commitments, demo  # noqa: PLC0415
 
     demo.load(db, datasets=datasets, seed=7, settings=settings)
-    assert accountability_demo.load_demo(db) is False  # already done by the demo
+    assert accountability_demo.load_demo(db, organisation=demo.DEMO_ORG) is False  # done
+    demo.ensure_demo_people(
+        db, credentials_file=settings.data_dir / "people.txt", hasher=password_hasher(settings)
+    )
     with db.read() as session:
         found = [c for c in cases.list_cases(session, actor=SYSTEM) if c.exercise]
         assert [c.title for c in found] == [accountability_demo.DEMO_CASE_TITLE]
+        # The demo's own verifier sees it (the case belongs to the demo organisation).
+        verifier = session.scalar(select(UserRow).where(UserRow.username == "demo-verifier"))
+        assert verifier is not None
+        mine = cases.list_cases(session, actor=accounts.actor_for(verifier))
+        assert [c.title for c in mine] == [accountability_demo.DEMO_CASE_TITLE]
         case = cases.get(session, found[0].id, actor=SYSTEM)
         party_id = session.scalar(
             select(PartyRow.id).where(PartyRow.name == notifications.DEMO_PARTIES[0])

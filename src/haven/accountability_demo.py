@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haven import attributions, cases, commitments
-from haven.accounts import SYSTEM
+from haven.accounts import SYSTEM, ensure_organisation
 from haven.attributions import AttributionIn
 from haven.cases import CaseAmendIn, CaseEventIn, CaseEventKind, CaseIn
 from haven.commitments import CommitmentIn, CommitmentKind, PartyType
@@ -23,7 +24,7 @@ DEMO_CASE_TITLE = "EXERCISE - strike near a notified hospital (fictional)"
 _SUMMARY = "EXERCISE - not a real case. Shows referrals, deadlines and support."
 
 
-def _load(session: Session, *, party_id: int, incident_id: str) -> None:
+def _load(session: Session, *, party_id: int, incident_id: str, organisation: str) -> None:
     commitments.set_party_type(session, party_id, party_type=PartyType.OTHER, actor=SYSTEM)
     commitments.add(
         session,
@@ -48,6 +49,8 @@ def _load(session: Session, *, party_id: int, incident_id: str) -> None:
         ),
         actor=SYSTEM,
     )
+    # The case belongs to the demo organisation, so its verifier and coordinator see it.
+    owner = replace(SYSTEM, organisation_id=ensure_organisation(session, organisation))
     case = cases.open_case(
         session,
         CaseIn(
@@ -55,7 +58,7 @@ def _load(session: Session, *, party_id: int, incident_id: str) -> None:
             incident_ids=[incident_id],
             summary=_SUMMARY,
         ),
-        actor=SYSTEM,
+        actor=owner,
     )
     for event in (
         CaseEventIn(
@@ -84,11 +87,11 @@ def _load(session: Session, *, party_id: int, incident_id: str) -> None:
     )
 
 
-def load_demo(db: Database) -> bool:
+def load_demo(db: Database, *, organisation: str) -> bool:
     """Give the first EXERCISE demo party a type and a commitment, and open an EXERCISE case
-    (with an attribution, a referral due in 14 days, a support referral and an amended
-    summary) on the first exercise incident. Does nothing when there is no demo party yet
-    or it was done already; returns whether it loaded."""
+    of ``organisation`` (with an attribution, a referral due in 14 days, a support referral
+    and an amended summary) on the first exercise incident. Does nothing when there is no
+    demo party yet or it was done already; returns whether it loaded."""
     with db.read() as session:
         if session.scalar(select(CaseRow.id).where(CaseRow.title == DEMO_CASE_TITLE)) is not None:
             return False
@@ -101,5 +104,7 @@ def load_demo(db: Database) -> bool:
         )
     if party_id is None or incident_id is None:
         return False
-    db.write(lambda s: _load(s, party_id=party_id, incident_id=incident_id))
+    db.write(
+        lambda s: _load(s, party_id=party_id, incident_id=incident_id, organisation=organisation)
+    )
     return True

@@ -163,7 +163,7 @@ def load(
         package.add_demo_package(db, receipts[0].incident_id, settings=settings)
     facility_status.load_demo_exercise(db, seed=seed)
     notifications.load_demo(db, settings=settings)
-    accountability_demo.load_demo(db)
+    accountability_demo.load_demo(db, organisation=DEMO_ORG)
     routing_demo.load_demo(db, settings=settings, datasets=datasets)
     corridor_demo.load_demo(db, settings=settings, datasets=datasets)
     added = sum(r.created for r in receipts)
