@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,7 +35,7 @@ from haven.routing.proposals import (
 from haven.settings import Settings
 from tests.conftest import make_token
 from tests.support.browser import axe_violations, live_server, sign_in_page, watch_errors
-from tests.support.routing import HEAVY
+from tests.support.routing import HEAVY, haven_with_roads
 from tests.support.web import sign_in, web_client
 
 SOUTH_WEST = LonLat(24.9372, 60.1662)
@@ -398,15 +396,7 @@ def test_the_map_shows_proposals_to_coordinators_only(
 def test_the_commands_list_accept_and_dismiss(tmp_path: Path, datasets: Path) -> None:
     from haven.db import open_database  # noqa: PLC0415 - only this test opens its own
 
-    haven = Path(sys.executable).parent / "haven"
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(haven), "--data-dir", str(tmp_path), *args],
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-
-    assert run("roads", "import", str(datasets / "helsinki_osm_extract.osm.pbf")).returncode == 0
+    run = haven_with_roads(tmp_path, datasets=datasets)
     settings = Settings(data_dir=tmp_path)
     db = open_database(settings)
     try:

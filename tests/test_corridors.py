@@ -334,21 +334,12 @@ def test_the_demo_adds_an_exercise_corridor_and_plan_once(
 
 def test_the_commands_add_check_and_plan(tmp_path: Path, datasets: Path) -> None:
     import json  # noqa: PLC0415 - only this test needs them
-    import subprocess  # noqa: PLC0415
-    import sys  # noqa: PLC0415
 
     from haven.db import open_database  # noqa: PLC0415
     from tests.support.facilities import add_facility  # noqa: PLC0415
+    from tests.support.routing import haven_with_roads  # noqa: PLC0415
 
-    haven = Path(sys.executable).parent / "haven"
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(haven), "--data-dir", str(tmp_path), *args],
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-
-    assert run("roads", "import", str(datasets / "helsinki_osm_extract.osm.pbf")).returncode == 0
+    run = haven_with_roads(tmp_path, datasets=datasets)
     settings = Settings(data_dir=tmp_path)
     db = open_database(settings)
     try:

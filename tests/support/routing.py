@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -110,3 +113,21 @@ def matrix_obstruction(db: Database, settings: object) -> str:
         }
     )
     return db.write(lambda s: reports.submit(s, body, actor=SYSTEM)).incident_id
+
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def haven_with_roads(data_dir: Path, *, datasets: Path) -> Run:
+    """``haven --data-dir data_dir ARGS…`` as a subprocess, after importing the Helsinki roads."""
+    haven = Path(sys.executable).parent / "haven"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(haven), "--data-dir", str(data_dir), *args],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    imported = run("roads", "import", str(datasets / "helsinki_osm_extract.osm.pbf"))
+    assert imported.returncode == 0, imported.stderr
+    return run
