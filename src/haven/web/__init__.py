@@ -20,11 +20,13 @@ __all__ = ["build_web_router", "static_files"]
 
 def build_web_router() -> APIRouter:
     """The HTML pages (``/``, ``/login``, ``/report``, ``/map``, ``/incidents/...`` ...)."""
+    from haven.web.case_pages import build_case_page_router  # noqa: PLC0415
     from haven.web.evacuation_pages import build_evacuation_page_router  # noqa: PLC0415
     from haven.web.pages import build_page_router  # noqa: PLC0415 - pages import this package
 
     router = build_page_router()
     router.include_router(build_evacuation_page_router())  # /evacuations
+    router.include_router(build_case_page_router())  # /cases
     return router
 
 
