@@ -45,6 +45,7 @@ __all__ = [
     "Incident",
     "IncidentFilter",
     "IncidentPage",
+    "attack_types_of",
     "get",
     "list_incidents",
     "open_from_facts",
@@ -295,7 +296,8 @@ def to_model(row: IncidentRow, attack_types: Sequence[str]) -> Incident:
     )
 
 
-def _attack_types_of(session: Session, ids: Sequence[str]) -> dict[str, list[str]]:
+def attack_types_of(session: Session, ids: Sequence[str]) -> dict[str, list[str]]:
+    """Each incident's WHO SSA attack types, in order (one query for all ``ids``)."""
     found: dict[str, list[str]] = {i: [] for i in ids}
     if not ids:
         return found
@@ -315,7 +317,7 @@ def get(
     """One incident; with a ``purpose``, its narrative too (run in a write: the read is audited)."""
     require(actor, Permission.READ_INCIDENTS)
     row = policy.visible_incident(session, incident_id, actor=actor)
-    incident = to_model(row, _attack_types_of(session, [row.id])[row.id])
+    incident = to_model(row, attack_types_of(session, [row.id])[row.id])
     if purpose is not None:
         opened = privacy.read_sensitive(
             session, row.sensitive, bound_to=f"incident:{row.id}", actor=actor, purpose=purpose
@@ -417,7 +419,7 @@ def list_incidents(
             break
     has_more = len(rows) > limit
     rows = rows[:limit]
-    types = _attack_types_of(session, [r.id for r in rows])
+    types = attack_types_of(session, [r.id for r in rows])
     return IncidentPage(
         items=[to_model(r, types[r.id]) for r in rows],
         next_cursor=encode_cursor(rows[-1]) if has_more and rows else None,

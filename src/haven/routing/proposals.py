@@ -27,6 +27,7 @@ from haven.accounts import Actor, Permission, require
 from haven.errors import Conflict, InvalidInput
 from haven.facts import IsoDateTime, no_nul
 from haven.geo import LonLat
+from haven.incidents import attack_types_of
 from haven.models import (
     ClosureProposalDismissalRow,
     IncidentAttackTypeRow,
@@ -181,18 +182,6 @@ def _is_obstruction() -> Any:
     )
 
 
-def _attack_types(session: Session, ids: list[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {i: [] for i in ids}
-    query = select(IncidentAttackTypeRow.incident_id, IncidentAttackTypeRow.attack_type).where(
-        IncidentAttackTypeRow.incident_id.in_(ids)
-    )
-    for incident_id, attack_type in session.execute(
-        query.order_by(IncidentAttackTypeRow.attack_type)
-    ):
-        found[incident_id].append(attack_type)
-    return found
-
-
 def _proposal(row: IncidentRow, road: _Road, *, types: list[str]) -> ClosureProposal:
     point = _point(row)  # the query selected located rows only
     return ClosureProposal(
@@ -248,7 +237,7 @@ def list_proposals(
     roads = _nearest_roads(network, [_point(row) for row in rows], max_m=max_m)
     near = [(row, road) for row, road in zip(rows, roads, strict=True) if road is not None]
     near = near[:limit]
-    types = _attack_types(session, [row.id for row, _ in near])
+    types = attack_types_of(session, [row.id for row, _ in near])
     return [_proposal(row, road, types=types[row.id]) for row, road in near]
 
 
@@ -312,7 +301,7 @@ def _candidate(
     session.execute(
         select(IncidentRow.id).where(IncidentRow.id == incident_id).with_for_update()
     ).all()
-    types = _attack_types(session, [row.id])[row.id]
+    types = attack_types_of(session, [row.id])[row.id]
     _check_incident(row, settings=settings, at=utcnow(), types=types)
     _refuse_if_decided(session, row.id)
     network = load_network(session, settings)
