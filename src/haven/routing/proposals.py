@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-import numpy as np
-import shapely
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -37,7 +35,7 @@ from haven.models import (
 )
 from haven.routing.closures import Closure, ClosureIn, ClosureKind, create_closure
 from haven.routing.network import RoadNetwork
-from haven.routing.spatial import plane, segment_index
+from haven.routing.spatial import nearest_snaps
 from haven.routing.store import load_network
 from haven.settings import Settings
 from haven.taxonomy import Certainty, GeoPrecision, SsaAttackType
@@ -136,28 +134,18 @@ class _Road:
 def _nearest_roads(
     network: RoadNetwork, points: list[LonLat], *, max_m: float
 ) -> list[_Road | None]:
-    """Per point, the nearest road within ``max_m`` (one STRtree query for all points)."""
-    if not points:
-        return []
-    project = plane(network)
-    x, y = project.xy(np.array([p.lon for p in points]), np.array([p.lat for p in points]))
-    here = shapely.points(x, y)
-    index = segment_index(network)
-    found, distances = index.tree.query_nearest(
-        here, max_distance=max_m, return_distance=True, all_matches=False
-    )
-    roads: list[_Road | None] = [None] * len(points)
-    for k, segment, distance in zip(
-        found[0].tolist(), found[1].tolist(), distances.tolist(), strict=True
-    ):
-        line = index.lines[segment]
-        on_road = shapely.line_interpolate_point(line, shapely.line_locate_point(line, here[k]))
-        roads[k] = _Road(
-            distance_m=round(float(distance), 1),
-            point=[
-                round(float(on_road.x) / project.kx + project.lon0, 7),
-                round(float(on_road.y) / project.ky + project.lat0, 7),
-            ],
+    """Per point, the nearest road within ``max_m`` (``spatial.nearest_snaps``)."""
+    roads: list[_Road | None] = []
+    for snap in nearest_snaps(network, points):
+        if snap is None or snap.distance_m > max_m:
+            roads.append(None)
+            continue
+        on_road = snap.on_road
+        roads.append(
+            _Road(
+                distance_m=round(snap.distance_m, 1),
+                point=[round(on_road.lon, 7), round(on_road.lat, 7)],
+            )
         )
     return roads
 

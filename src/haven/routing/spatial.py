@@ -23,7 +23,7 @@ from haven.geo import LonLat
 from haven.routing.build import EARTH_RADIUS_M
 from haven.routing.network import RoadNetwork
 
-__all__ = ["Plane", "Snap", "plane", "segment_index", "snap", "snap_points"]
+__all__ = ["Plane", "Snap", "nearest_snaps", "plane", "segment_index", "snap", "snap_points"]
 
 FloatArray = npt.NDArray[np.float64]
 _M_PER_DEG = math.pi * EARTH_RADIUS_M / 180.0
@@ -41,6 +41,10 @@ class Plane:
     def xy(self, lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Plane coordinates of longitude/latitude arrays."""
         return (lon - self.lon0) * self.kx, (lat - self.lat0) * self.ky
+
+    def lonlat(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Longitude/latitude of plane coordinates (the inverse of ``xy``)."""
+        return x / self.kx + self.lon0, y / self.ky + self.lat0
 
     def to_plane(self, geometry: Any) -> Any:
         """A shapely geometry given in lon/lat, in plane metres."""
@@ -62,6 +66,14 @@ class Snap:
     segment: int
     fraction: float
     network: RoadNetwork = field(repr=False, compare=False)
+
+    @property
+    def on_road(self) -> LonLat:
+        """The nearest point of the road itself (where the point joins it)."""
+        line = segment_index(self.network).lines[self.segment]
+        joined = shapely.line_interpolate_point(line, self.fraction, normalized=True)
+        lon, lat = plane(self.network).lonlat(np.array([joined.x]), np.array([joined.y]))
+        return LonLat(float(lon[0]), float(lat[0]))
 
     @property
     def node(self) -> int:
@@ -119,10 +131,9 @@ def snap(network: RoadNetwork, point: LonLat, *, field: str, limit_m: float) -> 
     return snap_points(network, [point], fields=[field], limit_m=limit_m)[0]
 
 
-def snap_points(
-    network: RoadNetwork, points: Sequence[LonLat], *, fields: Sequence[str], limit_m: float
-) -> list[Snap]:
-    """``snap`` for several points in one spatial query; the first one too far is refused."""
+def nearest_snaps(network: RoadNetwork, points: Sequence[LonLat]) -> list[Snap | None]:
+    """Each point's nearest point of a road, however far, in one spatial query (None only
+    when the network has no road shape at all)."""
     if not points:
         return []
     x, y = plane(network).xy(np.array([p.lon for p in points]), np.array([p.lat for p in points]))
@@ -132,27 +143,40 @@ def snap_points(
     nearest = dict(
         zip(found[0].tolist(), zip(found[1].tolist(), distances.tolist(), strict=True), strict=True)
     )
-    segments = []
-    for k, name in enumerate(fields):
-        segment, distance = nearest.get(k, (-1, math.inf))
-        if not math.isfinite(distance) or distance > limit_m:
+    snaps: list[Snap | None] = [None] * len(points)
+    if not nearest:
+        return snaps
+    keys = sorted(nearest)
+    fractions = shapely.line_locate_point(
+        index.lines[[nearest[k][0] for k in keys]], here[keys], normalized=True
+    )
+    for k, fraction in zip(keys, fractions.tolist(), strict=True):
+        snaps[k] = Snap(
+            distance_m=nearest[k][1],
+            point=points[k],
+            segment=nearest[k][0],
+            fraction=min(max(fraction, 0.0), 1.0),
+            network=network,
+        )
+    return snaps
+
+
+def snap_points(
+    network: RoadNetwork, points: Sequence[LonLat], *, fields: Sequence[str], limit_m: float
+) -> list[Snap]:
+    """``snap`` for several points in one spatial query; the first one too far is refused."""
+    snaps = nearest_snaps(network, points)
+    joined: list[Snap] = []
+    for found, name in zip(snaps, fields, strict=True):
+        distance = found.distance_m if found is not None else math.inf
+        if found is None or not math.isfinite(distance) or distance > limit_m:
             raise InvalidInput(
                 f"the {name} is {distance:,.0f} m from the nearest road of the network "
                 f"(the limit is {limit_m:,.0f} m)",
                 fields={name: f"{distance:,.0f} m from the road network, limit {limit_m:,.0f} m"},
             )
-        segments.append(segment)
-    fractions = shapely.line_locate_point(index.lines[segments], here, normalized=True)
-    return [
-        Snap(
-            distance_m=nearest[k][1],
-            point=point,
-            segment=segments[k],
-            fraction=min(max(fraction, 0.0), 1.0),
-            network=network,
-        )
-        for k, (point, fraction) in enumerate(zip(points, fractions.tolist(), strict=True))
-    ]
+        joined.append(found)
+    return joined
 
 
 def segment_index(network: RoadNetwork) -> SegmentIndex:
