@@ -20,6 +20,7 @@ from haven.errors import NotFound, PermissionDenied
 from haven.facilities import FacilityKind
 from haven.facility_risk import FacilityRisk
 from haven.facility_status import FacilityStatus
+from haven.forecast import month_index, parse_month
 from haven.models import ReportRow, SourceRow
 from haven.settings import Settings
 from haven.sms import ATTACK_TYPE_CODES
@@ -169,8 +170,7 @@ def facility_risk_view(
     through = forecast.detail.get("data_through")
     if not through:
         return RiskView(risk=risk)
-    year, month = (int(x) for x in str(through).split("-"))
-    gap = (risk.month.year - year) * 12 + risk.month.month - month
+    gap = month_index(risk.month, start=parse_month(str(through)))
     if gap < STALE_MONTHS:
         return RiskView(risk=risk)
     return RiskView(risk=risk, data_through=through, stale_months=gap)
