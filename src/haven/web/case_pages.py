@@ -23,12 +23,11 @@ from haven.api.auth import database
 from haven.cases import CaseStatus
 from haven.db import Database
 from haven.errors import InvalidInput, NotFound
-from haven.web.pages import _page
+from haven.web.pages import _page, record_number
 
 __all__ = ["build_case_page_router"]
 
 DB = Annotated[Database, Depends(database)]
-_MAX_ID = 2**31 - 1
 
 
 def _status_filter(status: str | None) -> CaseStatus | None:
@@ -57,8 +56,8 @@ def _list_context(session: Session, actor: Actor, *, status: str | None) -> dict
 
 
 def _case_context(session: Session, actor: Actor, *, case_id: str) -> dict[str, Any]:
-    number = int(case_id) if case_id.isascii() and case_id.isdigit() else 0
-    if not 1 <= number <= _MAX_ID:
+    number = record_number(case_id)
+    if number is None:
         raise NotFound(f"no case {case_id}", fields={"case_id": f"no case {case_id}"})
     case = cases.get(session, number, actor=actor)
     return {

@@ -24,12 +24,11 @@ from haven.db import Database
 from haven.errors import NotFound, PermissionDenied
 from haven.evacuation import URGENCY_ORDER
 from haven.evacuation_plan import AssignmentOut, EvacuationPlan, FacilityRef
-from haven.web.pages import _page
+from haven.web.pages import _page, record_number
 
 __all__ = ["build_evacuation_page_router"]
 
 DB = Annotated[Database, Depends(database)]
-_MAX_ID = 2**31 - 1
 
 
 def _list_context(session: Session, actor: Actor) -> dict[str, Any]:
@@ -99,8 +98,8 @@ def _map_legs(session: Session, plan: EvacuationPlan, *, actor: Actor) -> list[d
 
 
 def _plan_context(session: Session, actor: Actor, *, plan_id: str) -> dict[str, Any]:
-    number = int(plan_id) if plan_id.isascii() and plan_id.isdigit() else 0
-    if not 1 <= number <= _MAX_ID:
+    number = record_number(plan_id)
+    if number is None:
         raise NotFound(f"no evacuation plan {plan_id}", fields={"plan_id": "unknown"})
     plan = evacuation_plan.get_plan(session, number, actor=actor)
     legs = _map_legs(session, plan, actor=actor)

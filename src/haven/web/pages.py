@@ -39,7 +39,7 @@ from haven.web.i18n import LANG_COOKIE, LANGUAGES, negotiate
 from haven.web.proposal_views import proposal_context
 from haven.web.render import render
 
-__all__ = ["STATIC_DIR", "build_page_router"]
+__all__ = ["STATIC_DIR", "build_page_router", "record_number"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 DB = Annotated[Database, Depends(database)]
@@ -174,6 +174,15 @@ def _facility_context(
 def _report_context(_session: Session, actor: Actor) -> dict[str, Any]:
     require(actor, Permission.SUBMIT_REPORT)
     return {"now": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")}
+
+
+_MAX_ID = 2**31 - 1
+
+
+def record_number(text: str) -> int | None:
+    """The record id in a page's path (``/cases/12``): a positive 32-bit integer, else None."""
+    number = int(text) if text.isascii() and text.isdigit() else 0
+    return number if 1 <= number <= _MAX_ID else None
 
 
 def build_page_router() -> APIRouter:
