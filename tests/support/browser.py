@@ -122,8 +122,10 @@ def add_test_user(
 
 
 def live_server(data_dir: Path, **overrides: object) -> LiveServer:
-    """Start Haven on a free port of 127.0.0.1 and wait until it answers."""
-    settings = Settings(data_dir=data_dir, **FAST_ARGON2, **overrides)  # type: ignore[arg-type]
+    """Start Haven on a free port of 127.0.0.1 and wait until it answers (no background
+    forecast warm-up, like the ``settings`` fixture, unless ``overrides`` turn it on)."""
+    options = {"forecast_warmup": False, **FAST_ARGON2, **overrides}
+    settings = Settings(data_dir=data_dir, **options)  # type: ignore[arg-type]
     db = open_database(settings)
     app = create_app(settings, db=db)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
